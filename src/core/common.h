@@ -1,0 +1,47 @@
+// common.h: the few things every module needs: the scalar type, errors, checked allocation.
+#ifndef TRM_COMMON_H
+#define TRM_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+// The network runs in fp32. The gradient-check tests compile the same sources with
+// -DTRM_DOUBLE so finite differences are meaningful (fp32 central differences have
+// ~1e-3 relative noise; double gives ~1e-8).
+#ifdef TRM_DOUBLE
+typedef double real;
+#else
+typedef float real;
+#endif
+
+// Math on `real` in the precision of `real`.
+#ifdef TRM_DOUBLE
+#define r_exp exp
+#define r_log log
+#define r_sqrt sqrt
+#else
+#define r_exp expf
+#define r_log logf
+#define r_sqrt sqrtf
+#endif
+
+// Recoverable errors (bad files, bad arguments) travel as a message in a caller-owned
+// buffer of ERR_LEN bytes; functions return 0 on success and -1 on failure. Only the
+// CLI turns a message into "trm: error: ..." and a non-zero exit.
+#define ERR_LEN 512
+int err_set(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// Unrecoverable errors (out of memory, broken invariants): print and exit(1).
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void *xmalloc(size_t size);
+void *xcalloc(size_t count, size_t size);   // checks count*size for overflow
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+
+double now_seconds(void);                   // monotonic clock
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#endif

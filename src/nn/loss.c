@@ -1,0 +1,82 @@
+#include "loss.h"
+
+#include <math.h>
+#include <string.h>
+
+// Stablemax (Prieto et al.): s(x) = x + 1 for x >= 0, 1 / (1 - x) for x < 0; p_i = s(x_i)
+// / sum_j s(x_j). Unlike softmax it has no exponential, which keeps training stable.
+static inline double stable_s(double x) { return x >= 0 ? x + 1 : 1 / (1 - x + 1e-30); }
+// d log s(x) / dx and d s(x) / dx
+static inline double stable_ds(double x) { return x >= 0 ? 1 : 1 / ((1 - x) * (1 - x)); }
+
+// CE of one token; writes dCE/dlogit into g (scaled) when g is not NULL.
+static double token_ce(LossKind kind, const real *x, int V, int label, double scale, real *g) {
+    if (kind == LOSS_SOFTMAX) {
+        double mx = x[0], sum = 0;
+        for (int v = 1; v < V; v++) mx = x[v] > mx ? x[v] : mx;
+        for (int v = 0; v < V; v++) sum += exp(x[v] - mx);
+        double lse = mx + log(sum);
+        if (g) for (int v = 0; v < V; v++) g[v] = (real)(scale * (exp(x[v] - lse) - (v == label)));
+        return lse - x[label];
+    }
+    double sum = 0;
+    for (int v = 0; v < V; v++) sum += stable_s(x[v]);
+    double sy = stable_s(x[label]);
+    if (g) {
+        for (int v = 0; v < V; v++) g[v] = (real)(scale * stable_ds(x[v]) / sum);
+        g[label] -= (real)(scale * stable_ds(x[label]) / sy);
+    }
+    return log(sum) - log(sy);
+}
+
+static int argmax(const real *x, int V) {
+    int best = 0;
+    for (int v = 1; v < V; v++) if (x[v] > x[best]) best = v;
+    return best;
+}
+
+LmLossStats lm_loss(LossKind kind, const real *logits, const int32_t *labels, int B, int L,
+                    int V, double scale, real *dlogits, uint8_t *seq_correct) {
+    LmLossStats st = {0};
+    for (int b = 0; b < B; b++) {
+        int valid = 0, correct = 0;
+        for (int t = 0; t < L; t++) {
+            int y = labels[b * L + t];
+            if (y >= 0 && y < V) {
+                valid++;
+                correct += argmax(logits + ((size_t)b * L + t) * V, V) == y;
+            }
+        }
+        double norm = 1.0 / MAX(1, valid), row = 0;
+        for (int t = 0; t < L; t++) {
+            size_t off = ((size_t)b * L + t) * V;
+            int y = labels[b * L + t];
+            if (y >= 0 && y < V)
+                row += token_ce(kind, logits + off, V, y, scale * norm, dlogits ? dlogits + off : NULL);
+            else if (dlogits)
+                memset(dlogits + off, 0, V * sizeof(real));
+        }
+        st.loss += row * norm;
+        st.rows_correct += correct == valid;
+        st.tokens_correct += correct;
+        st.tokens_valid += valid;
+        st.acc_sum += valid ? (double)correct / valid : 0;
+        if (seq_correct) seq_correct[b] = correct == valid;
+    }
+    return st;
+}
+
+double bce_logits(const real *q, int stride, const uint8_t *target, int B, double scale, real *dq) {
+    double total = 0;
+    for (int b = 0; b < B; b++) {
+        double x = q[b * stride], y = target[b] ? 1 : 0;
+        // -[y log s(x) + (1-y) log(1 - s(x))] = max(x, 0) - x y + log(1 + exp(-|x|))
+        total += fmax(x, 0) - x * y + log1p(exp(-fabs(x)));
+        if (dq) dq[b * stride] = (real)(scale * (1 / (1 + exp(-x)) - y));
+    }
+    return total;
+}
+
+void argmax_rows(int32_t *out, const real *logits, int rows, int V) {
+    for (int r = 0; r < rows; r++) out[r] = argmax(logits + (size_t)r * V, V);
+}

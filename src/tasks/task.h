@@ -1,0 +1,47 @@
+// task.h: what the trainer and the evaluator need to know about a puzzle family.
+// A task fixes the token vocabulary and sequence length, reads and writes its
+// community text format, and judges an answer by validity (not only by equality
+// with one stored solution: N-Queens puzzles with few given queens have many).
+#ifndef TRM_TASK_H
+#define TRM_TASK_H
+
+#include "common.h"
+
+// A set of examples, tokens as the network sees them. Label token 0 (PAD) means
+// "ignored by the loss", as in the official datasets (ignore_label_id 0).
+typedef struct {
+    int n;                 // number of examples
+    int seq_len;           // tokens per example
+    uint8_t *inputs;       // [n, seq_len]
+    uint8_t *labels;       // [n, seq_len]
+    int32_t *puzzle_ids;   // [n]; all 0 for tasks with one shared puzzle embedding
+} Dataset;
+
+typedef struct Task {
+    const char *name;
+    int seq_len;
+    int vocab;
+    // Parse one board of the text format (exactly `len` characters, no newline) into
+    // seq_len tokens; on error fill err with what is wrong (without file or line: the
+    // caller adds those) and return -1.
+    int (*parse)(const char *text, size_t len, uint8_t *tokens, char *err);
+    // Write seq_len tokens as text plus a terminating NUL (out holds seq_len + 1 bytes).
+    void (*format)(const uint8_t *tokens, char *out);
+    // Is `answer` a correct solution of the puzzle `input`? (valid and consistent)
+    bool (*check)(const uint8_t *input, const uint8_t *answer);
+    // A small integer describing the difficulty of an input (N-Queens: given queens),
+    // used for per-group breakdowns; num_groups bounds it.
+    int (*group)(const uint8_t *input);
+    int num_groups;
+} Task;
+
+const Task *task_find(const char *name);      // NULL if unknown
+
+Dataset dataset_alloc(int n, int seq_len);
+void    dataset_free(Dataset *ds);
+// Text dataset files: one example per line, "<input> <label>" (a label-less line is
+// accepted by solve). Errors name the file and the line.
+int dataset_load(const Task *task, const char *path, Dataset *ds, char *err);
+int dataset_save(const Task *task, const char *path, const Dataset *ds, char *err); // tmp + rename
+
+#endif

@@ -1,0 +1,34 @@
+// test.h: the smallest harness that can fail. Each CHECK counts one assertion; a test
+// binary ends with test_summary(), which prints "name: N passed, N failed" and returns
+// non-zero if anything failed. tests/run.sh adds the counts of all binaries.
+#ifndef TRM_TEST_H
+#define TRM_TEST_H
+
+#include <math.h>
+#include <stdio.h>
+
+static int test_passed_, test_failed_;
+
+#define CHECK(cond, ...) do {                                              \
+        if (cond) test_passed_++;                                          \
+        else {                                                             \
+            test_failed_++;                                                \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fprintf(stderr, "\n");                                         \
+        }                                                                  \
+    } while (0)
+
+// |a - b| <= tol, with the values in the message.
+#define CHECK_NEAR(a, b, tol, what) do {                                   \
+        double a_ = (a), b_ = (b), t_ = (tol);                             \
+        CHECK(fabs(a_ - b_) <= t_, "%s: %.10g vs %.10g (tol %.3g)",        \
+              (what), a_, b_, t_);                                         \
+    } while (0)
+
+static inline int test_summary(const char *name) {
+    printf("%s: %d passed, %d failed\n", name, test_passed_, test_failed_);
+    return test_failed_ ? 1 : 0;
+}
+
+#endif
