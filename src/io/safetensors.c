@@ -1,4 +1,6 @@
 // safetensors.c: reader and writer for the safetensors format (see safetensors.h).
+// POSIX 2008 for open flags, fileno, fsync, strndup even under a strict -std=c11.
+#define _POSIX_C_SOURCE 200809L
 #include "safetensors.h"
 
 #include <errno.h>
@@ -56,6 +58,20 @@ static int shape_numel(const int64_t *shape, int ndim, int64_t *numel) {
     return 0;
 }
 
+// err_set for messages that include names from a file: those may hold any byte, and a
+// message must stay one line, so control bytes become '?'.
+static int err_line(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int err_line(char *err, const char *fmt, ...) {
+    if (!err) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, ERR_LEN, fmt, ap);
+    va_end(ap);
+    for (char *p = err; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+    return -1;
+}
+
 // "[2, 3]" for error messages.
 static void format_shape(char *out, size_t size, const int64_t *shape, int ndim) {
     size_t len = (size_t)snprintf(out, size, "[");
@@ -69,7 +85,8 @@ static void format_shape(char *out, size_t size, const int64_t *shape, int ndim)
 // prefixes the path once.
 
 static int read_file(const char *path, uint8_t **buf, size_t *size, char *msg) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO by mistake must not hang; it is refused just below.
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return err_set(msg, "cannot open: %s", strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -259,6 +276,7 @@ static int parse_tensor(const cJSON *e, const uint8_t *data, size_t data_size, S
 // Fills st->tensors and st->metadata from the validated header object.
 static int parse_entries(SafeTensors *st, cJSON *root, size_t hlen, char *msg) {
     const char *dup = find_duplicate_key(root);
+    if (dup && strcmp(dup, "__metadata__") == 0) return err_set(msg, "header has two __metadata__ entries");
     if (dup) return err_set(msg, "duplicate tensor name '%s' in header", dup);
     const uint8_t *data = st->buf + 8 + hlen;
     size_t data_size = st->size - 8 - hlen;
@@ -300,7 +318,7 @@ int st_load(SafeTensors *st, const char *path, char *err) {
     memset(st, 0, sizeof *st);
     if (read_file(path, &st->buf, &st->size, msg) || parse_file(st, msg)) {
         st_free(st);
-        return err_set(err, "%s: %s", path, msg);
+        return err_line(err, "%s: %s", path, msg);
     }
     st->path = xstrdup(path);
     return 0;
@@ -352,14 +370,14 @@ static float f16_to_float(uint16_t h) {
 
 static int check_count(const StTensor *t, int64_t n, char *err) {
     if (n == t->numel) return 0;
-    return err_set(err, "tensor '%s': expected %" PRId64 " elements but it has %" PRId64,
-                   t->name, n, t->numel);
+    return err_line(err, "tensor '%s': expected %" PRId64 " elements but it has %" PRId64,
+                    t->name, n, t->numel);
 }
 
 int st_to_real(const StTensor *t, real *out, int64_t n, char *err) {
     if (t->dtype != ST_F64 && t->dtype != ST_F32 && t->dtype != ST_BF16 && t->dtype != ST_F16)
-        return err_set(err, "tensor '%s': cannot convert dtype %s to real (need F64, F32, BF16 or F16)",
-                       t->name, st_dtype_name(t->dtype));
+        return err_line(err, "tensor '%s': cannot convert dtype %s to real (need F64, F32, BF16 or F16)",
+                        t->name, st_dtype_name(t->dtype));
     if (check_count(t, n, err)) return -1;
     const uint8_t *p = t->data;
     for (int64_t i = 0; i < n; i++) {
@@ -376,8 +394,8 @@ int st_to_real(const StTensor *t, real *out, int64_t n, char *err) {
 
 int st_to_i32(const StTensor *t, int32_t *out, int64_t n, char *err) {
     if (t->dtype != ST_I32 && t->dtype != ST_I64 && t->dtype != ST_U8 && t->dtype != ST_BOOL)
-        return err_set(err, "tensor '%s': cannot convert dtype %s to int32 (need I32, I64, U8 or BOOL)",
-                       t->name, st_dtype_name(t->dtype));
+        return err_line(err, "tensor '%s': cannot convert dtype %s to int32 (need I32, I64, U8 or BOOL)",
+                        t->name, st_dtype_name(t->dtype));
     if (check_count(t, n, err)) return -1;
     const uint8_t *p = t->data;
     for (int64_t i = 0; i < n; i++) {
@@ -388,8 +406,8 @@ int st_to_i32(const StTensor *t, int32_t *out, int64_t n, char *err) {
             int64_t v;
             memcpy(&v, p + 8 * i, 8);
             if (v < INT32_MIN || v > INT32_MAX)
-                return err_set(err, "tensor '%s': element %" PRId64 " = %" PRId64 " is out of int32 range",
-                               t->name, i, v);
+                return err_line(err, "tensor '%s': element %" PRId64 " = %" PRId64
+                                " is out of int32 range", t->name, i, v);
             out[i] = (int32_t)v;
         }
     }

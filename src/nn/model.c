@@ -359,7 +359,7 @@ static void embed_forward(Model *m, const int32_t *tokens, const int32_t *ids, i
     }
 }
 
-static void heads_forward(Model *m, const real *y, int B) {
+void model_heads(Model *m, const real *y, int B) {
     const TRMConfig *c = &m->cfg;
     int d = c->hidden, V = c->vocab, Lt = cfg_ltot(c), L = c->seq_len, P = c->puzzle_len;
     linear_forward(m->logits_all, y, m->p.lm_head, B * Lt, d, V);
@@ -398,7 +398,7 @@ void model_forward(Model *m, Carry *carry, const int32_t *tokens, const int32_t 
     memcpy(z, zk, Nd * sizeof(real));          // the carry leaves detached
     const real *y_new = net_forward(m, &m->calls[grad ? c->n : 0], y, z, B);
     memcpy(y, y_new, Nd * sizeof(real));
-    heads_forward(m, y, B);
+    model_heads(m, y, B);
     if (grad) {
         m->cur_B = B;
         m->cur_t = t;

@@ -120,6 +120,9 @@ void model_forward(Model *m, Carry *c, const int32_t *tokens, const int32_t *puz
 // when the Q head carries no loss) through the last cycle; accumulates into m->grads and
 // writes m->puzzle_grad.
 void model_backward(Model *m, const real *dlogits, const real *dq);
+// The heads alone on an answer state y [B, Lt, d]: m->logits and m->q (used for the
+// reference policy of the initial state in per-step diagnostics).
+void model_heads(Model *m, const real *y, int B);
 void model_zero_grad(Model *m);
 
 #endif

@@ -55,7 +55,26 @@ void rmsnorm_backward(real *dx, const real *dy, const real *y, const real *rstd,
     }
 }
 
-static inline real sigmoid(real x) { return 1 / (1 + r_exp(-x)); }
+// exp for the float build: range reduction x = k ln2 + r, |r| <= ln2/2, a degree-6
+// polynomial for e^r and 2^k from the exponent bits. Relative error < 3e-7 (about 2
+// ulp) over the clamped range, and no branches or calls, so loops over it vectorise;
+// libm's expf is a scalar call. The double build keeps exp() for the exact checks.
+#ifdef TRM_DOUBLE
+static inline real fast_exp(real x) { return exp(x); }
+#else
+static inline float fast_exp(float x) {
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    float k = __builtin_roundf(x * 1.44269504088896341f);
+    float r = x - k * 0.693145751953125f - k * 1.428606765330187045e-06f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.16666667f + r * (0.041666668f + r * (0.0083333338f + r * 0.0013888889f)))));
+    int32_t bits = ((int32_t)k + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return p * scale;
+}
+#endif
+
+static inline real sigmoid(real x) { return 1 / (1 + fast_exp(-x)); }
 
 void swiglu_forward(real *act, const real *gu, int N, int W) {
 #pragma omp parallel for schedule(static)
@@ -118,16 +137,94 @@ void rope_backward(real *dqkv, const real *cos_t, const real *sin_t, int B, int 
     rope_apply(dqkv, cos_t, sin_t, B, Lt, H, hd, -1);
 }
 
-static inline real dot(const real *a, const real *b, int n) {
-    real s = 0;
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
+// ---------------------------------------------------------------------------------------
+// Attention. Each (sequence, head) is an independent task for one thread: its Q, K, V are
+// gathered into contiguous tiles and every product is a small matrix multiply by
+// small_mm, whose loops vectorise over the output columns. No sum changes order with
+// the thread count, so results are reproducible bit for bit.
+
+// C[M][N] = A[M][K] B[K][N] (+ C when acc), all row-major and contiguous. Four rows of C
+// and up to 32 columns are accumulated at once, so each load of B feeds four FMAs.
+static void small_mm(real *C, const real *A, const real *B, int M, int N, int K, bool acc) {
+    enum { RB = 4, CB = 32 };
+    for (int i0 = 0; i0 < M; i0 += RB) {
+        int rows = MIN(RB, M - i0);
+        for (int j0 = 0; j0 < N; j0 += CB) {
+            int w = MIN(CB, N - j0);
+            real c[RB][CB];
+            for (int r = 0; r < RB; r++)
+                for (int j = 0; j < CB; j++) c[r][j] = acc && r < rows && j < w ? C[(size_t)(i0 + r) * N + j0 + j] : 0;
+            if (rows == RB && w == CB) {
+                for (int k = 0; k < K; k++) {
+                    const real *b = B + (size_t)k * N + j0;
+                    for (int r = 0; r < RB; r++) {
+                        real a = A[(size_t)(i0 + r) * K + k];
+                        for (int j = 0; j < CB; j++) c[r][j] += a * b[j];
+                    }
+                }
+            } else {
+                for (int k = 0; k < K; k++) {
+                    const real *b = B + (size_t)k * N + j0;
+                    for (int r = 0; r < rows; r++) {
+                        real a = A[(size_t)(i0 + r) * K + k];
+                        for (int j = 0; j < w; j++) c[r][j] += a * b[j];
+                    }
+                }
+            }
+            for (int r = 0; r < rows; r++)
+                memcpy(C + (size_t)(i0 + r) * N + j0, c[r], sizeof(real) * w);
+        }
+    }
 }
 
-// Scores of query i against all keys of one (batch, head): s[j] = scale * q_i . k_j.
-static void attn_scores(real *s, const real *q, const real *k0, size_t stride, int Lt, int hd,
-                        real scale) {
-    for (int j = 0; j < Lt; j++) s[j] = scale * dot(q, k0 + (size_t)j * stride, hd);
+static void transpose(real *out, const real *in, int R, int C) {
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) out[(size_t)c * R + r] = in[(size_t)r * C + c];
+}
+
+// One head of one sequence: rows of stride `stride` starting at src -> tile [Lt][hd].
+static void gather(real *tile, const real *src, size_t stride, int Lt, int hd) {
+    for (int j = 0; j < Lt; j++) memcpy(tile + (size_t)j * hd, src + (size_t)j * stride, sizeof(real) * hd);
+}
+
+static void scatter(real *dst, const real *tile, size_t stride, int Lt, int hd) {
+    for (int j = 0; j < Lt; j++) memcpy(dst + (size_t)j * stride, tile + (size_t)j * hd, sizeof(real) * hd);
+}
+
+// Per-thread work space for one (sequence, head).
+typedef struct { real *q, *k, *v, *t, *kt, *p, *pt, *dp; } AttnWork;
+
+static AttnWork attn_work(int Lt, int hd, bool backward) {
+    size_t tile = (size_t)Lt * hd, sq = (size_t)Lt * Lt;
+    AttnWork w = { xmalloc(sizeof(real) * tile), xmalloc(sizeof(real) * tile), xmalloc(sizeof(real) * tile),
+                   xmalloc(sizeof(real) * tile), xmalloc(sizeof(real) * tile), xmalloc(sizeof(real) * sq),
+                   backward ? xmalloc(sizeof(real) * sq) : NULL, backward ? xmalloc(sizeof(real) * sq) : NULL };
+    return w;
+}
+
+static void attn_work_free(AttnWork *w) {
+    free(w->q); free(w->k); free(w->v); free(w->t); free(w->kt); free(w->p); free(w->pt); free(w->dp);
+}
+
+// P = softmax(scale Q K^T) row by row; with lse given, P = exp(scale Q K^T - lse) instead
+// (the backward's recomputation); without, the row log-sum-exp is written to lse_out.
+static void attn_probs(AttnWork *w, int Lt, int hd, real scale, const real *lse, real *lse_out) {
+    transpose(w->kt, w->k, Lt, hd);
+    small_mm(w->p, w->q, w->kt, Lt, Lt, hd, false);
+    for (int i = 0; i < Lt; i++) {
+        real *s = w->p + (size_t)i * Lt;
+        if (lse) {
+            for (int j = 0; j < Lt; j++) s[j] = fast_exp(scale * s[j] - lse[i]);
+            continue;
+        }
+        real mx = s[0];
+        for (int j = 1; j < Lt; j++) mx = s[j] > mx ? s[j] : mx;
+        real sum = 0;
+        for (int j = 0; j < Lt; j++) { s[j] = fast_exp(scale * (s[j] - mx)); sum += s[j]; }
+        real inv = 1 / sum;
+        for (int j = 0; j < Lt; j++) s[j] *= inv;
+        lse_out[i] = scale * mx + r_log(sum);
+    }
 }
 
 void attention_forward(real *out, real *lse, const real *qkv, int B, int Lt, int H, int hd) {
@@ -136,34 +233,25 @@ void attention_forward(real *out, real *lse, const real *qkv, int B, int Lt, int
     real scale = (real)(1.0 / sqrt((double)hd));
 #pragma omp parallel
     {
-        real *s = xmalloc(sizeof(real) * Lt);
+        AttnWork w = attn_work(Lt, hd, false);
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * H; bh++) {
             int b = bh / H, h = bh % H;
-            const real *base = qkv + (size_t)b * Lt * stride;
-            const real *k0 = base + d + h * hd, *v0 = base + 2 * d + h * hd;
-            for (int i = 0; i < Lt; i++) {
-                attn_scores(s, base + (size_t)i * stride + h * hd, k0, stride, Lt, hd, scale);
-                real mx = s[0];
-                for (int j = 1; j < Lt; j++) mx = s[j] > mx ? s[j] : mx;
-                real sum = 0;
-                for (int j = 0; j < Lt; j++) { s[j] = r_exp(s[j] - mx); sum += s[j]; }
-                real *o = out + ((size_t)b * Lt + i) * d + h * hd;
-                memset(o, 0, sizeof(real) * hd);
-                for (int j = 0; j < Lt; j++) {
-                    const real *v = v0 + (size_t)j * stride;
-                    real p = s[j] / sum;
-                    for (int c = 0; c < hd; c++) o[c] += p * v[c];
-                }
-                lse[(size_t)bh * Lt + i] = mx + r_log(sum);
-            }
+            const real *base = qkv + (size_t)b * Lt * stride + h * hd;
+            gather(w.q, base, stride, Lt, hd);
+            gather(w.k, base + d, stride, Lt, hd);
+            gather(w.v, base + 2 * d, stride, Lt, hd);
+            attn_probs(&w, Lt, hd, scale, NULL, lse + (size_t)bh * Lt);
+            small_mm(w.t, w.p, w.v, Lt, hd, Lt, false);            // O = P V
+            scatter(out + (size_t)b * Lt * d + h * hd, w.t, d, Lt, hd);
         }
-        free(s);
+        attn_work_free(&w);
     }
 }
 
-// Flash-attention style backward: P is recomputed from q, k and the saved log-sum-exp.
-// dS_ij = P_ij (dP_ij - D_i) with dP_ij = do_i . v_j and D_i = do_i . o_i.
+// Flash-attention style backward: P is recomputed from Q, K and the saved log-sum-exp.
+//   dV = P^T dO,  dP = dO V^T,  dS = P (dP - D) with D_i = dO_i . O_i,
+//   dQ = scale dS K,  dK = scale dS^T Q.
 void attention_backward(real *dqkv, const real *dout, const real *qkv, const real *out,
                         const real *lse, int B, int Lt, int H, int hd) {
     int d = H * hd;
@@ -171,40 +259,43 @@ void attention_backward(real *dqkv, const real *dout, const real *qkv, const rea
     real scale = (real)(1.0 / sqrt((double)hd));
 #pragma omp parallel
     {
-        real *p = xmalloc(sizeof(real) * Lt);
+        AttnWork w = attn_work(Lt, hd, true);
+        real *dO = xmalloc(sizeof(real) * Lt * hd), *D = xmalloc(sizeof(real) * Lt);
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * H; bh++) {
             int b = bh / H, h = bh % H;
-            const real *base = qkv + (size_t)b * Lt * stride;
-            const real *k0 = base + d + h * hd, *v0 = base + 2 * d + h * hd;
-            real *dbase = dqkv + (size_t)b * Lt * stride;
-            for (int j = 0; j < Lt; j++) {           // dk, dv accumulate over queries
-                memset(dbase + (size_t)j * stride + d + h * hd, 0, sizeof(real) * hd);
-                memset(dbase + (size_t)j * stride + 2 * d + h * hd, 0, sizeof(real) * hd);
-            }
+            const real *base = qkv + (size_t)b * Lt * stride + h * hd;
+            real *dbase = dqkv + (size_t)b * Lt * stride + h * hd;
+            gather(w.q, base, stride, Lt, hd);
+            gather(w.k, base + d, stride, Lt, hd);
+            gather(w.v, base + 2 * d, stride, Lt, hd);
+            gather(dO, dout + (size_t)b * Lt * d + h * hd, d, Lt, hd);
             for (int i = 0; i < Lt; i++) {
-                const real *q = base + (size_t)i * stride + h * hd;
-                const real *doi = dout + ((size_t)b * Lt + i) * d + h * hd;
-                const real *oi = out + ((size_t)b * Lt + i) * d + h * hd;
-                real l = lse[(size_t)bh * Lt + i];
-                attn_scores(p, q, k0, stride, Lt, hd, scale);
-                for (int j = 0; j < Lt; j++) p[j] = r_exp(p[j] - l);
-                real D = dot(doi, oi, hd);
-                real *dq = dbase + (size_t)i * stride + h * hd;
-                memset(dq, 0, sizeof(real) * hd);
-                for (int j = 0; j < Lt; j++) {
-                    const real *k = k0 + (size_t)j * stride, *v = v0 + (size_t)j * stride;
-                    real *dk = dbase + (size_t)j * stride + d + h * hd, *dv = dk + d;
-                    real ds = p[j] * (dot(doi, v, hd) - D) * scale;
-                    for (int c = 0; c < hd; c++) {
-                        dq[c] += ds * k[c];
-                        dk[c] += ds * q[c];
-                        dv[c] += p[j] * doi[c];
-                    }
-                }
+                const real *o = out + ((size_t)b * Lt + i) * d + h * hd;
+                real s = 0;
+                for (int c = 0; c < hd; c++) s += dO[(size_t)i * hd + c] * o[c];
+                D[i] = s;
             }
+            attn_probs(&w, Lt, hd, scale, lse + (size_t)bh * Lt, NULL);
+            transpose(w.pt, w.p, Lt, Lt);
+            small_mm(w.t, w.pt, dO, Lt, hd, Lt, false);             // dV = P^T dO
+            scatter(dbase + 2 * d, w.t, stride, Lt, hd);
+            transpose(w.kt, w.v, Lt, hd);                           // V^T
+            small_mm(w.dp, dO, w.kt, Lt, Lt, hd, false);            // dP = dO V^T
+            for (int i = 0; i < Lt; i++)
+                for (int j = 0; j < Lt; j++) {
+                    size_t ij = (size_t)i * Lt + j;
+                    w.dp[ij] = scale * w.p[ij] * (w.dp[ij] - D[i]);   // scale * dS
+                }
+            small_mm(w.t, w.dp, w.k, Lt, hd, Lt, false);            // dQ = scale dS K
+            scatter(dbase, w.t, stride, Lt, hd);
+            transpose(w.pt, w.dp, Lt, Lt);
+            small_mm(w.t, w.pt, w.q, Lt, hd, Lt, false);            // dK = scale dS^T Q
+            scatter(dbase + d, w.t, stride, Lt, hd);
         }
-        free(p);
+        attn_work_free(&w);
+        free(dO);
+        free(D);
     }
 }
 

@@ -1,0 +1,33 @@
+// cli.h: the commands of the trm binary and the helpers they share.
+#ifndef TRM_CLI_H
+#define TRM_CLI_H
+
+#include "args.h"
+#include "eval/eval.h"
+#include "nn/model.h"
+#include "tasks/task.h"
+
+int cmd_info(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_solve(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+// Print "trm: error: <msg>" and return 1 (for `return fail(...)` in commands).
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+// Parse options or print help; returns 0 to go on, 1 on error, 2 after --help.
+int parse_or_help(int argc, char **argv, const char *usage, const ArgSpec *spec, int n);
+// Use this many threads for OpenMP and BLAS (0 = the machine's cores).
+void set_threads(int threads);
+
+// A trained model with its task and the inference settings it was trained with.
+typedef struct {
+    Model m;
+    const Task *task;
+    FeedKind feed;
+} LoadedModel;
+int load_model(LoadedModel *lm, const char *path, char *err);
+
+#endif

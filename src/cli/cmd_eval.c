@@ -1,0 +1,194 @@
+// trm eval, solve and trace: run a trained model on puzzles.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "io/safetensors.h"
+
+#define INFER_OPTIONS(model, io, threads)                                                       \
+    { "model", ARG_STR, &model, "model file (model.safetensors of a run)", 0, 0 },              \
+    { "batch", ARG_INT, &io.batch, "puzzles per batch", 1, 65536 },                             \
+    { "guidance", ARG_DOUBLE, &io.guidance, "w of paper Eq. 16 (1 = the plain model)", -100, 100 }, \
+    { "feed", ARG_STR, &feed, "tokens at steps t > 1: input | pred (default: as trained)", 0, 0 }, \
+    { "threads", ARG_INT, &threads, "threads (0: all cores)", 0, 1024 }
+
+// Shared set-up: options, model, inference settings.
+static int setup(LoadedModel *lm, InferOptions *io, const char *model, const char *feed, int threads) {
+    char err[ERR_LEN];
+    if (!model) return fail("--model FILE is required");
+    set_threads(threads);
+    double w = io->guidance;
+    int batch = io->batch;
+    if (load_model(lm, model, err)) return fail("%s", err);
+    infer_defaults(io, &lm->m.cfg);
+    io->guidance = w;
+    io->batch = batch;
+    io->feed = lm->feed;
+    if (feed && feed_parse(feed, &io->feed)) {
+        model_free(&lm->m);
+        return fail("--feed: '%s' (expected input or pred)", feed);
+    }
+    return 0;
+}
+
+int cmd_eval(int argc, char **argv) {
+    const char *model = NULL, *data = NULL, *feed = NULL;
+    int threads = 0;
+    InferOptions io = { .batch = 256, .guidance = 1.0 };
+    ArgSpec spec[] = {
+        INFER_OPTIONS(model, io, threads),
+        { "data", ARG_STR, &data, "text data file (\"<input> <label>\" per line)", 0, 0 },
+    };
+    int rc = parse_or_help(argc, argv, "usage: trm eval --model M --data FILE [options]", spec, sizeof spec / sizeof *spec);
+    if (rc) return rc;
+    if (!data) return fail("--data FILE is required");
+    LoadedModel lm;
+    if ((rc = setup(&lm, &io, model, feed, threads))) return rc;
+    char err[ERR_LEN];
+    Dataset ds;
+    if (dataset_load(lm.task, data, &ds, err)) {
+        model_free(&lm.m);
+        return fail("%s", err);
+    }
+    EvalResult r;
+    evaluate(&lm.m, lm.task, &ds, &io, &r, NULL, NULL);
+    cJSON *j = eval_result_json(&r);
+    cJSON_AddStringToObject(j, "model", model);
+    cJSON_AddStringToObject(j, "data", data);
+    cJSON_AddNumberToObject(j, "guidance", io.guidance);
+    cJSON_AddStringToObject(j, "feed", feed_name(io.feed));
+    char *s = cJSON_Print(j);
+    printf("%s\n", s);
+    free(s);
+    cJSON_Delete(j);
+    eval_result_free(&r);
+    dataset_free(&ds);
+    model_free(&lm.m);
+    return 0;
+}
+
+// Read puzzles from stdin, one per line; nothing is printed unless every line parses.
+static int read_puzzles(const Task *task, Dataset *ds) {
+    char err[ERR_LEN], *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int n = 0, alloc = 0, rc = 0;
+    uint8_t *inputs = NULL;
+    while ((len = getline(&line, &cap, stdin)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        if (n == alloc) {
+            alloc = alloc ? 2 * alloc : 64;
+            inputs = xrealloc(inputs, (size_t)alloc * task->seq_len);
+        }
+        if (task->parse(line, (size_t)len, inputs + (size_t)n * task->seq_len, err)) {
+            rc = fail("stdin:%d: %s", n + 1, err);
+            break;
+        }
+        n++;
+    }
+    free(line);
+    if (!rc && n == 0) rc = fail("stdin: no puzzles");
+    if (rc) {
+        free(inputs);
+        return rc;
+    }
+    *ds = dataset_alloc(n, task->seq_len);
+    memcpy(ds->inputs, inputs, (size_t)n * task->seq_len);
+    free(inputs);
+    return 0;
+}
+
+int cmd_solve(int argc, char **argv) {
+    const char *model = NULL, *feed = NULL;
+    int threads = 0;
+    InferOptions io = { .batch = 256, .guidance = 1.0 };
+    ArgSpec spec[] = { INFER_OPTIONS(model, io, threads) };
+    int rc = parse_or_help(argc, argv, "usage: trm solve --model M < puzzles.txt > answers.txt", spec,
+                           sizeof spec / sizeof *spec);
+    if (rc) return rc;
+    LoadedModel lm;
+    if ((rc = setup(&lm, &io, model, feed, threads))) return rc;
+    Dataset ds;
+    if ((rc = read_puzzles(lm.task, &ds))) {
+        model_free(&lm.m);
+        return rc;
+    }
+    int L = lm.task->seq_len;
+    int32_t *pred = xmalloc(sizeof(int32_t) * (size_t)ds.n * L);
+    EvalResult r;
+    evaluate(&lm.m, lm.task, &ds, &io, &r, pred, NULL);
+    uint8_t *answer = xmalloc(L);
+    char *text = xmalloc(L + 1);
+    for (int i = 0; i < ds.n; i++) {
+        for (int k = 0; k < L; k++) answer[k] = (uint8_t)pred[(size_t)i * L + k];
+        lm.task->format(answer, text);
+        printf("%s\n", text);
+    }
+    fprintf(stderr, "solve: %d puzzles, %.0f valid (%.1f%%)\n", ds.n, r.step[r.steps - 1].valid,
+            100.0 * r.step[r.steps - 1].valid / ds.n);
+    free(answer); free(text); free(pred);
+    eval_result_free(&r);
+    dataset_free(&ds);
+    model_free(&lm.m);
+    return 0;
+}
+
+int cmd_trace(int argc, char **argv) {
+    const char *model = NULL, *data = NULL, *feed = NULL, *out = NULL;
+    int threads = 0, limit = 0;
+    InferOptions io = { .batch = 256, .guidance = 1.0 };
+    ArgSpec spec[] = {
+        INFER_OPTIONS(model, io, threads),
+        { "data", ARG_STR, &data, "text data file", 0, 0 },
+        { "out", ARG_STR, &out, "output .safetensors", 0, 0 },
+        { "limit", ARG_INT, &limit, "trace only the first N puzzles (0: all)", 0, 1 << 30 },
+    };
+    int rc = parse_or_help(argc, argv, "usage: trm trace --model M --data FILE --out T.safetensors", spec,
+                           sizeof spec / sizeof *spec);
+    if (rc) return rc;
+    if (!data || !out) return fail("--data FILE and --out FILE are required");
+    LoadedModel lm;
+    if ((rc = setup(&lm, &io, model, feed, threads))) return rc;
+    char err[ERR_LEN];
+    Dataset ds;
+    if (dataset_load(lm.task, data, &ds, err)) {
+        model_free(&lm.m);
+        return fail("%s", err);
+    }
+    if (limit && limit < ds.n) ds.n = limit;
+    int S = io.steps, L = lm.m.cfg.seq_len, V = lm.m.cfg.vocab;
+    size_t cells = (size_t)S * ds.n * L;
+    TraceOut tr = { xmalloc(sizeof(real) * cells * V), xmalloc(sizeof(int32_t) * cells) };
+    EvalResult r;
+    evaluate(&lm.m, lm.task, &ds, &io, &r, NULL, &tr);
+    cJSON *j = eval_result_json(&r);
+    char *summary = cJSON_PrintUnformatted(j);
+    StWriter *w = st_writer_new();
+    st_writer_meta(w, "summary", summary);
+    int64_t shape_l[4] = { S, ds.n, L, V };
+    st_writer_add_real(w, "logits", 4, shape_l, tr.logits);
+    st_writer_add(w, "preds", ST_I32, 3, shape_l, tr.preds);
+    int64_t shape_in[2] = { ds.n, L };
+    st_writer_add(w, "inputs", ST_U8, 2, shape_in, ds.inputs);
+    st_writer_add(w, "labels", ST_U8, 2, shape_in, ds.labels);
+    rc = st_writer_save(w, out, err) ? fail("%s", err) : 0;
+    if (!rc) {
+        printf("step  exact  valid  token_acc  changed  adv_margin\n");
+        cJSON *steps = cJSON_GetObjectItem(j, "per_step"), *e;
+        cJSON_ArrayForEach(e, steps)
+            printf("%4d  %.3f  %.3f  %9.4f  %7.4f  %10.4f\n", cJSON_GetObjectItem(e, "step")->valueint,
+                   cJSON_GetObjectItem(e, "exact")->valuedouble, cJSON_GetObjectItem(e, "valid")->valuedouble,
+                   cJSON_GetObjectItem(e, "token_accuracy")->valuedouble,
+                   cJSON_GetObjectItem(e, "changed_cells")->valuedouble,
+                   cJSON_GetObjectItem(e, "advantage_margin")->valuedouble);
+    }
+    st_writer_free(w);
+    free(summary);
+    cJSON_Delete(j);
+    free(tr.logits); free(tr.preds);
+    eval_result_free(&r);
+    dataset_free(&ds);
+    model_free(&lm.m);
+    return rc;
+}

@@ -1,0 +1,134 @@
+// trm train: train a model with DIS or TRM on a task's data set.
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "tasks/nqueens.h"
+#include "train/train.h"
+
+static int load_split(const Task *t, const char *dir, const char *name, Dataset *ds, char *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return dataset_load(t, path, ds, err);
+}
+
+int cmd_train(int argc, char **argv) {
+    const char *task_name = "nqueens", *data = NULL, *method = "dis", *preset = "compact", *out = NULL;
+    const char *opt = "adamw", *targets = "linear", *feed = "input", *split = "paper";
+    uint64_t seed = 0, data_seed = 42;
+    int batch = 128, threads = 0, N_sup = 0, T = 0, n = 0;
+    long steps = 0, eval_every = 0, warmup = 100, log_every = 20;
+    double minutes = 0, epochs = 0, lr = 1e-3, wd = 0.1, beta2 = 0.95, puzzle_lr = 1e-2, ema = 0;
+    double min_ratio = 1.0, explore = 0.1;
+    bool resume = false, step_weights = false, quiet = false;
+    ArgSpec spec[] = {
+        { "task", ARG_STR, &task_name, "task (nqueens)", 0, 0 },
+        { "data", ARG_STR, &data, "directory with train.txt and test.txt (default: generate)", 0, 0 },
+        { "split", ARG_STR, &split, "when generating: paper | dedup", 0, 0 },
+        { "data-seed", ARG_U64, &data_seed, "when generating: the generator's seed", 0, 0 },
+        { "method", ARG_STR, &method, "dis | trm", 0, 0 },
+        { "preset", ARG_STR, &preset, "compact (d 256, 1 layer) | medium (d 512, 2 layers)", 0, 0 },
+        { "N-sup", ARG_INT, &N_sup, "supervision steps (default: 6 for dis, 16 for trm)", 0, 1024 },
+        { "T", ARG_INT, &T, "cycles per step (default: 1 for dis, 3 for trm)", 0, 64 },
+        { "n", ARG_INT, &n, "latent updates per cycle (default: 2 for dis, 6 for trm)", 0, 64 },
+        { "out", ARG_STR, &out, "run directory: model.safetensors, state.safetensors, metrics.jsonl", 0, 0 },
+        { "batch", ARG_INT, &batch, "examples per batch", 1, 65536 },
+        { "steps", ARG_LONG, &steps, "stop after this many optimizer steps (0: no limit)", 0, 1e12 },
+        { "epochs", ARG_DOUBLE, &epochs, "stop after this many passes over the training rows", 0, 1e9 },
+        { "minutes", ARG_DOUBLE, &minutes, "stop after this much training time", 0, 1e7 },
+        { "opt", ARG_STR, &opt, "adamw | adam-atan2", 0, 0 },
+        { "lr", ARG_DOUBLE, &lr, "learning rate after warm-up", 0, 10 },
+        { "wd", ARG_DOUBLE, &wd, "decoupled weight decay", 0, 100 },
+        { "beta2", ARG_DOUBLE, &beta2, "second-moment decay (beta1 is 0.9)", 0, 1 },
+        { "warmup", ARG_LONG, &warmup, "linear warm-up steps", 0, 1e12 },
+        { "min-ratio", ARG_DOUBLE, &min_ratio, "cosine decay to lr*min-ratio over the run's --steps (1: constant)", 0, 1 },
+        { "puzzle-lr", ARG_DOUBLE, &puzzle_lr, "sign-SGD learning rate of the puzzle embedding", 0, 10 },
+        { "ema", ARG_DOUBLE, &ema, "EMA rate of the weights (0: off; official TRM: 0.999)", 0, 1 },
+        { "targets", ARG_STR, &targets, "DIS targets: linear | mask | replace", 0, 0 },
+        { "feed", ARG_STR, &feed, "DIS tokens at steps t > 1: input | pred", 0, 0 },
+        { "step-weights", ARG_FLAG, &step_weights, "DIS: linearly increasing step weights", 0, 0 },
+        { "explore", ARG_DOUBLE, &explore, "TRM: halting exploration probability", 0, 1 },
+        { "eval-every", ARG_LONG, &eval_every, "optimizer steps between evaluations and checkpoints", 0, 1e12 },
+        { "log-every", ARG_LONG, &log_every, "optimizer steps between metric lines", 1, 1e12 },
+        { "seed", ARG_U64, &seed, "seed of the initialisation and data order", 0, 0 },
+        { "threads", ARG_INT, &threads, "threads (0: all cores)", 0, 1024 },
+        { "resume", ARG_FLAG, &resume, "continue from OUT/state.safetensors", 0, 0 },
+        { "quiet", ARG_FLAG, &quiet, "no progress line", 0, 0 },
+    };
+    int rc = parse_or_help(argc, argv, "usage: trm train --task nqueens --method dis|trm --preset compact --out DIR [options]",
+                           spec, sizeof spec / sizeof *spec);
+    if (rc) return rc;
+    char err[ERR_LEN];
+    const Task *task = task_find(task_name);
+    if (!task) return fail("unknown task '%s'", task_name);
+    if (!out) return fail("--out DIR is required");
+    TrainOptions o;
+    train_defaults(&o, !strcmp(method, "trm") ? METHOD_TRM : METHOD_DIS);
+    if (strcmp(method, "dis") && strcmp(method, "trm")) return fail("--method: '%s' (expected dis or trm)", method);
+    if (!strcmp(opt, "adamw")) o.opt.kind = OPT_ADAMW;
+    else if (!strcmp(opt, "adam-atan2")) o.opt.kind = OPT_ADAM_ATAN2;
+    else return fail("--opt: '%s' (expected adamw or adam-atan2)", opt);
+    if (target_kind_parse(targets, &o.targets)) return fail("--targets: '%s' (expected linear, mask or replace)", targets);
+    if (feed_parse(feed, &o.feed)) return fail("--feed: '%s' (expected input or pred)", feed);
+    if (!steps && epochs <= 0 && minutes <= 0) return fail("give a budget: --steps, --epochs or --minutes");
+    o.batch = batch; o.max_steps = steps; o.epochs = epochs; o.minutes = minutes;
+    o.opt.lr = lr; o.opt.wd = wd; o.opt.beta2 = beta2; o.warmup = warmup; o.min_ratio = min_ratio;
+    o.schedule_steps = steps; o.puzzle_lr = puzzle_lr; o.ema = ema; o.step_weights = step_weights;
+    o.explore = explore; o.eval_every = eval_every; o.log_every = log_every; o.seed = seed;
+    o.out_dir = out; o.quiet = quiet;
+    set_threads(threads);
+
+    Dataset train = {0}, test = {0};
+    if (data) {
+        if (load_split(task, data, "train.txt", &train, err) || load_split(task, data, "test.txt", &test, err))
+            rc = fail("%s", err);
+    } else if (!strcmp(task->name, "nqueens")) {
+        if (nq_build(split, data_seed, true, &train, &test, err)) rc = fail("%s", err);
+    } else {
+        rc = fail("task %s needs --data DIR", task->name);
+    }
+    TRMConfig c;
+    if (!rc && cfg_preset(&c, preset, method, task->vocab, task->seq_len, 1, err)) rc = fail("%s", err);
+    if (!rc) {
+        if (N_sup) c.N_sup = N_sup;
+        if (T) c.T = T;
+        if (n) c.n = n;
+        if (cfg_validate(&c, err)) rc = fail("%s", err);
+    }
+    if (!rc && mkdir(out, 0755) && errno != EEXIST) rc = fail("%s: cannot create directory: %s", out, strerror(errno));
+    if (rc) {
+        dataset_free(&train);
+        dataset_free(&test);
+        return rc;
+    }
+    Model m;
+    model_create(&m, &c, seed);
+    Trainer t;
+    trainer_init(&t, &m, task, &train, &o);
+    char state[4096];
+    snprintf(state, sizeof state, "%s/state.safetensors", out);
+    if (resume && trainer_load_state(&t, state, err)) rc = fail("%s", err);
+    if (!rc) {
+        if (!quiet)
+            fprintf(stderr, "train: %s-%s on %s, %zu parameters, %d training rows, %d test, batch %d, %ld calls/puzzle\n",
+                    method, preset, task->name, m.table.n_dense, train.n, test.n, batch, cfg_calls_per_puzzle(&c));
+        EvalResult r;
+        if (train_run(&t, &test, &r, err)) rc = fail("%s", err);
+        else if (r.n) {
+            cJSON *j = eval_result_json(&r);
+            char *s = cJSON_Print(j);
+            printf("%s\n", s);
+            free(s);
+            cJSON_Delete(j);
+        }
+        eval_result_free(&r);
+    }
+    trainer_free(&t);
+    model_free(&m);
+    dataset_free(&train);
+    dataset_free(&test);
+    return rc;
+}

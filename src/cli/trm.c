@@ -1,0 +1,112 @@
+// trm: train, evaluate, inspect and run Tiny Recursive Models (TRM) and Deep Improvement
+// Supervision (DIS) on puzzle tasks. One binary, one command per job.
+#include <cblas.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "io/checkpoint.h"
+
+static const struct { const char *name; int (*run)(int, char **); const char *help; } COMMANDS[] = {
+    { "data",  cmd_data,  "generate a data set (nqueens), as text files" },
+    { "train", cmd_train, "train a model with DIS or TRM (halting)" },
+    { "eval",  cmd_eval,  "evaluate a model: exact, valid, per group, per step (JSON)" },
+    { "solve", cmd_solve, "complete puzzles read from stdin, one per line" },
+    { "trace", cmd_trace, "per-step logits, predictions and improvement diagnostics" },
+    { "info",  cmd_info,  "configuration and parameter count of a preset or a model" },
+    { "bench", cmd_bench, "time training and inference steps" },
+};
+#define NUM_COMMANDS (int)(sizeof COMMANDS / sizeof *COMMANDS)
+
+int fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "trm: error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return 1;
+}
+
+int parse_or_help(int argc, char **argv, const char *usage, const ArgSpec *spec, int n) {
+    if (args_wants_help(argc, argv)) {
+        args_help(stdout, usage, spec, n);
+        return 2;
+    }
+    char err[ERR_LEN];
+    if (args_parse(argc, argv, spec, n, err)) return fail("%s", err);
+    return 0;
+}
+
+void set_threads(int threads) {
+    if (threads <= 0) threads = omp_get_num_procs();
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+}
+
+int load_model(LoadedModel *lm, const char *path, char *err) {
+    char *ts = NULL;
+    memset(lm, 0, sizeof *lm);
+    if (checkpoint_load(&lm->m, path, &ts, err)) return -1;
+    cJSON *o = cJSON_Parse(ts ? ts : "{}");
+    free(ts);
+    const cJSON *task = cJSON_GetObjectItem(o, "task"), *feed = cJSON_GetObjectItem(o, "feed");
+    lm->task = cJSON_IsString(task) ? task_find(task->valuestring) : NULL;
+    lm->feed = FEED_INPUT;
+    if (cJSON_IsString(feed)) feed_parse(feed->valuestring, &lm->feed);
+    int rc = 0;
+    if (!lm->task)
+        rc = err_set(err, "%s: the model does not name a known task (train_state.task)", path);
+    else if (lm->task->seq_len != lm->m.cfg.seq_len || lm->task->vocab != lm->m.cfg.vocab)
+        rc = err_set(err, "%s: model shape (seq_len %d, vocab %d) does not fit task %s", path,
+                     lm->m.cfg.seq_len, lm->m.cfg.vocab, lm->task->name);
+    cJSON_Delete(o);
+    if (rc) model_free(&lm->m);
+    return rc;
+}
+
+// OpenBLAS 0.3.21 runs this AVX-512 CPU with its Haswell (AVX2) kernels, about 2x below
+// its SkylakeX ones (and the machines here even export OPENBLAS_CORETYPE=Haswell). The
+// core type is read when the library loads, so the only way to choose it from inside is
+// to set it and re-execute ourselves, once. TRM_BLAS_CORETYPE=<name> overrides the choice.
+static void choose_blas_kernels(char **argv) {
+    if (getenv("TRM_NO_REEXEC")) return;
+    const char *want = getenv("TRM_BLAS_CORETYPE"), *have = getenv("OPENBLAS_CORETYPE");
+    if (!want) {
+        __builtin_cpu_init();
+        bool older = !have || !strcasecmp(have, "Haswell") || !strcasecmp(have, "Zen") ||
+                     !strcasecmp(have, "SandyBridge");
+        if (!__builtin_cpu_supports("avx512f") || !older) return;
+        want = "SkylakeX";
+    }
+    if (have && !strcasecmp(have, want)) return;
+    setenv("OPENBLAS_CORETYPE", want, 1);
+    setenv("TRM_NO_REEXEC", "1", 1);
+    execv("/proc/self/exe", argv);     // on failure, carry on with the kernels we have
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: trm <command> [options]   (trm <command> --help for its options)\n\ncommands:\n");
+    for (int i = 0; i < NUM_COMMANDS; i++) fprintf(f, "  %-6s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+}
+
+int main(int argc, char **argv) {
+    choose_blas_kernels(argv);
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 1 : 0;
+    }
+    for (int i = 0; i < NUM_COMMANDS; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name)) {
+            int rc = COMMANDS[i].run(argc - 2, argv + 2);
+            return rc == 2 ? 0 : rc;
+        }
+    fprintf(stderr, "trm: error: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 1;
+}

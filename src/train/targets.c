@@ -1,0 +1,55 @@
+#include "targets.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/loss.h"
+
+int target_kind_parse(const char *s, TargetKind *k) {
+    if (!strcmp(s, "linear")) *k = TARGETS_LINEAR;
+    else if (!strcmp(s, "mask")) *k = TARGETS_MASK;
+    else if (!strcmp(s, "replace")) *k = TARGETS_REPLACE;
+    else return -1;
+    return 0;
+}
+
+const char *target_kind_name(TargetKind k) {
+    return k == TARGETS_MASK ? "mask" : k == TARGETS_REPLACE ? "replace" : "linear";
+}
+
+void target_path_draw(TargetPath *p, Rng *r, const int32_t *input, const int32_t *label, int L, int V) {
+    // D = the cells with a target whose answer differs from the input. (The released code
+    // also counts ignored cells, which makes early ARC frames ask for PAD; we keep them
+    // ignored in every frame.)
+    int *cells = xmalloc(sizeof(int) * L);
+    int nd = 0, rest = 0;
+    for (int i = 0; i < L; i++)
+        if (label[i] != IGNORE_LABEL && label[i] != input[i]) cells[nd++] = i;
+    rng_shuffle_int(r, cells, nd);
+    for (int k = 0; k < nd; k++) p->rank[cells[k]] = k;
+    for (int i = 0; i < L; i++)
+        if (!(label[i] != IGNORE_LABEL && label[i] != input[i])) p->rank[i] = nd + rest++;
+    for (int i = 0; i < L; i++) {
+        p->u[i] = (float)rng_uniform(r);
+        p->tok[i] = 1 + (int)rng_below(r, (uint32_t)(V - 1));
+    }
+    p->n_diff = nd;
+    free(cells);
+}
+
+void target_frame(int32_t *out, TargetKind kind, const TargetPath *p, const int32_t *input,
+                  const int32_t *label, int L, int t, int N) {
+    if (kind == TARGETS_LINEAR) {
+        long revealed = (long)t * p->n_diff / N;   // floor(t |D| / N): linear in t
+        for (int i = 0; i < L; i++) out[i] = p->rank[i] < revealed ? label[i] : input[i];
+        for (int i = 0; i < L; i++) if (label[i] == IGNORE_LABEL) out[i] = IGNORE_LABEL;
+        return;
+    }
+    // Corruption at a rate 1 - t/N that decreases to 0 at the last step. The same
+    // per-cell draw u is used at every step, so the corrupted set shrinks monotonically.
+    double rate = 1.0 - (double)t / N;
+    for (int i = 0; i < L; i++) {
+        out[i] = label[i];
+        if (label[i] != IGNORE_LABEL && p->u[i] < rate) out[i] = kind == TARGETS_MASK ? 0 : p->tok[i];
+    }
+}

@@ -1,0 +1,38 @@
+// targets.h: the intermediate targets of Deep Improvement Supervision.
+//
+// Step t of N is trained toward a frame y_t that moves from the input (y_0) to the
+// answer (y_N = y*), each frame strictly closer to y* in Hamming distance.
+#ifndef TRM_TARGETS_H
+#define TRM_TARGETS_H
+
+#include "common.h"
+#include "rng.h"
+
+typedef enum {
+    TARGETS_LINEAR,    // released code: the cells where input and answer differ, in a random
+                       // order; frame t takes the answer's value on the first floor(t|D|/N)
+    TARGETS_MASK,      // paper Eq. 22, masking: each answer cell is masked (PAD, 0) with
+                       // probability 1 - t/N
+    TARGETS_REPLACE,   // paper Eq. 22, replacement: ... replaced by a random token in [1, V)
+} TargetKind;
+
+int target_kind_parse(const char *s, TargetKind *k);   // "linear" | "mask" | "replace"
+const char *target_kind_name(TargetKind k);
+
+// The path of one example, drawn once when the example enters (so its N frames are
+// consistent): order[i] is the rank of cell i (cells outside D rank last), u[i] is a
+// uniform draw per cell for the corruption kernels.
+typedef struct {
+    int *rank;        // [L]
+    float *u;         // [L]
+    int *tok;         // [L] random replacement tokens
+    int n_diff;       // |D|
+} TargetPath;
+
+// labels use IGNORE_LABEL (-100) for cells without a target.
+void target_path_draw(TargetPath *p, Rng *r, const int32_t *input, const int32_t *label, int L, int V);
+// Frame t of N (1 <= t <= N) into out[L]; frame N is the label.
+void target_frame(int32_t *out, TargetKind kind, const TargetPath *p, const int32_t *input,
+                  const int32_t *label, int L, int t, int N);
+
+#endif

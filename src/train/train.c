@@ -1,0 +1,467 @@
+// train.c: the DIS and TRM training loops, their optimizer step, progress, metrics,
+// evaluation and checkpoints.
+#include "train.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
+#include "nn/loss.h"
+
+void train_defaults(TrainOptions *o, Method method) {
+    memset(o, 0, sizeof *o);
+    o->method = method;
+    o->batch = 128;
+    o->opt = (OptConfig){ OPT_ADAMW, 1e-3, 0.1, 0.9, 0.95, 1e-8 };
+    o->puzzle_lr = 1e-2;
+    o->puzzle_wd = 0.1;
+    o->warmup = 100;
+    o->min_ratio = 1.0;
+    o->targets = TARGETS_LINEAR;
+    o->feed = FEED_INPUT;
+    o->explore = 0.1;
+    o->log_every = 20;
+    o->seed = 0;
+}
+
+void trainer_init(Trainer *t, Model *m, const Task *task, const Dataset *train, const TrainOptions *o) {
+    memset(t, 0, sizeof *t);
+    t->m = m;
+    t->task = task;
+    t->train = train;
+    t->o = *o;
+    int B = o->batch, L = m->cfg.seq_len, V = m->cfg.vocab;
+    size_t nd = m->table.n_dense;
+    model_plan(m, B, true);
+    t->adam_m = xcalloc(nd, sizeof(real));
+    t->adam_v = xcalloc(nd, sizeof(real));
+    if (o->ema > 0) {
+        t->ema = xmalloc(nd * sizeof(real));
+        memcpy(t->ema, m->params, nd * sizeof(real));
+    }
+    rng_seed(&t->rng, o->seed);
+    t->perm = xmalloc(sizeof(int) * MAX(train->n, 1));
+    for (int i = 0; i < train->n; i++) t->perm[i] = i;
+    rng_shuffle_int(&t->rng, t->perm, train->n);
+    t->carry = carry_new(m, B);
+    size_t BL = (size_t)B * L;
+    t->input = xcalloc(BL, sizeof(int32_t));
+    t->label = xcalloc(BL, sizeof(int32_t));
+    t->tokens = xcalloc(BL, sizeof(int32_t));
+    t->target = xcalloc(BL, sizeof(int32_t));
+    t->pred = xcalloc(BL, sizeof(int32_t));
+    t->ids = xcalloc(B, sizeof(int32_t));
+    t->paths = xcalloc(B, sizeof(TargetPath));
+    for (int b = 0; b < B; b++) {
+        t->paths[b].rank = xcalloc(L, sizeof(int));
+        t->paths[b].u = xcalloc(L, sizeof(float));
+        t->paths[b].tok = xcalloc(L, sizeof(int));
+    }
+    t->dlogits = xcalloc(BL * V, sizeof(real));
+    t->dq = xcalloc(2 * (size_t)B, sizeof(real));
+    t->correct = xcalloc(B, 1);
+    t->row_steps = xcalloc(B, sizeof(int));
+    t->min_halt = xcalloc(B, sizeof(int));
+    t->halted = xmalloc(B);
+    memset(t->halted, 1, B);           // every row takes an example at the first step
+}
+
+void trainer_free(Trainer *t) {
+    for (int b = 0; b < t->o.batch; b++) {
+        free(t->paths[b].rank); free(t->paths[b].u); free(t->paths[b].tok);
+    }
+    free(t->paths);
+    free(t->adam_m); free(t->adam_v); free(t->ema); free(t->perm);
+    free(t->input); free(t->label); free(t->tokens); free(t->target); free(t->pred); free(t->ids);
+    free(t->dlogits); free(t->dq); free(t->correct); free(t->row_steps); free(t->min_halt); free(t->halted);
+    carry_free(&t->carry);
+    memset(t, 0, sizeof *t);
+}
+
+// ---------------------------------------------------------------------------------------
+// Data: a fresh permutation per epoch; label 0 (PAD) becomes "no target".
+
+static int next_row(Trainer *t) {
+    if (t->cursor == t->train->n) {
+        t->cursor = 0;
+        t->epoch++;
+        rng_shuffle_int(&t->rng, t->perm, t->train->n);
+    }
+    return t->perm[t->cursor++];
+}
+
+static void load_row(Trainer *t, int b, int idx) {
+    int L = t->m->cfg.seq_len;
+    const uint8_t *in = t->train->inputs + (size_t)idx * L, *lab = t->train->labels + (size_t)idx * L;
+    for (int i = 0; i < L; i++) {
+        t->input[b * L + i] = in[i];
+        t->label[b * L + i] = lab[i] ? lab[i] : IGNORE_LABEL;
+    }
+    t->ids[b] = t->train->puzzle_ids ? t->train->puzzle_ids[idx] : 0;
+    t->examples++;
+}
+
+// ---------------------------------------------------------------------------------------
+// One optimizer step: AdamATan2/AdamW on the dense parameters, sign-SGD on the puzzle
+// rows of the batch, EMA. The step counter is incremented before use, as the official loop.
+
+static void optimizer_step(Trainer *t) {
+    Model *m = t->m;
+    const TrainOptions *o = &t->o;
+    t->step++;
+    double lr = lr_at(t->step, o->opt.lr, o->warmup, o->schedule_steps, o->min_ratio);
+    opt_step(&o->opt, m->params, m->grads, t->adam_m, t->adam_v, m->table.n_dense, lr, t->step);
+    if (m->p.puzzle) {
+        double plr = lr_at(t->step, o->puzzle_lr, o->warmup, o->schedule_steps, o->min_ratio);
+        sign_sgd_rows(m->p.puzzle, m->cfg.num_puzzle_ids, m->cfg.hidden, t->ids, m->puzzle_grad,
+                      t->carry.B, plr, o->puzzle_wd);
+    }
+    if (t->ema) ema_update(t->ema, m->params, m->table.n_dense, o->ema);
+}
+
+static void record(Trainer *t, double loss, const LmLossStats *final, int B) {
+    t->acc.loss += loss;
+    t->acc.n++;
+    if (final) {
+        t->acc.acc += final->acc_sum / B;
+        t->acc.exact += (double)final->rows_correct / B;
+    }
+}
+
+// DIS: one batch, N_sup supervision steps, each its own optimizer step.
+static void dis_batch(Trainer *t) {
+    Model *m = t->m;
+    const TRMConfig *c = &m->cfg;
+    int B = t->o.batch, L = c->seq_len, V = c->vocab, N = c->N_sup;
+    for (int b = 0; b < B; b++) {
+        load_row(t, b, next_row(t));
+        target_path_draw(&t->paths[b], &t->rng, t->input + b * L, t->label + b * L, L, V);
+    }
+    carry_reset(m, &t->carry, NULL);
+    memcpy(t->tokens, t->input, sizeof(int32_t) * B * L);
+    for (int s = 1; s <= N; s++) {
+        for (int b = 0; b < B; b++)
+            target_frame(t->target + b * L, t->o.targets, &t->paths[b], t->input + b * L,
+                         t->label + b * L, L, s, N);
+        model_zero_grad(m);
+        model_forward(m, &t->carry, t->tokens, t->ids, s, true);
+        double w = t->o.step_weights ? 2.0 * s / (N + 1) : 1.0;
+        LmLossStats ls = lm_loss(c->loss, m->logits, t->target, B, L, V, w / B, t->dlogits, NULL);
+        model_backward(m, t->dlogits, NULL);
+        optimizer_step(t);
+        argmax_rows(t->pred, m->logits, B * L, V);
+        if (t->o.feed == FEED_PRED) memcpy(t->tokens, t->pred, sizeof(int32_t) * B * L);
+        if (s == N) {
+            LmLossStats fin = lm_loss(c->loss, m->logits, t->label, B, L, V, 0, NULL, NULL);
+            record(t, ls.loss / B, &fin, B);
+            t->acc.last_step_loss += ls.loss / B;
+        } else {
+            record(t, ls.loss / B, NULL, B);
+        }
+    }
+}
+
+// TRM: one optimizer step of the streaming carry with Q-head halting.
+static void trm_step(Trainer *t) {
+    Model *m = t->m;
+    const TRMConfig *c = &m->cfg;
+    int B = t->o.batch, L = c->seq_len, V = c->vocab, N = c->N_sup;
+    for (int b = 0; b < B; b++)
+        if (t->halted[b]) {
+            load_row(t, b, next_row(t));
+            t->row_steps[b] = 0;
+        }
+    carry_reset(m, &t->carry, t->halted);
+    model_zero_grad(m);
+    model_forward(m, &t->carry, t->input, t->ids, 1, true);
+    LmLossStats ls = lm_loss(c->loss, m->logits, t->label, B, L, V, 1.0 / B, t->dlogits, t->correct);
+    double q = bce_logits(m->q, 2, t->correct, B, 0.5 / B, t->dq);
+    for (int b = 0; b < B; b++) t->dq[b * 2 + 1] = 0;      // no continue loss in TRM
+    model_backward(m, t->dlogits, t->dq);
+    optimizer_step(t);
+    // Halting: at N_sup steps, or when q_halt > 0; with probability `explore` a row must
+    // first reach a random floor in [2, N_sup].
+    int done = 0;
+    double acc = 0, exact = 0;
+    for (int b = 0; b < B; b++) {
+        t->row_steps[b]++;
+        bool halt = t->row_steps[b] >= N || m->q[b * 2] > 0;
+        int floor_steps = rng_uniform(&t->rng) < t->o.explore ? 2 + (int)rng_below(&t->rng, N - 1) : 0;
+        if (N > 1) halt = halt && t->row_steps[b] >= floor_steps;
+        t->halted[b] = halt;
+        if (halt) {
+            done++;
+            exact += t->correct[b];
+        }
+    }
+    (void)acc;
+    t->acc.loss += (ls.loss + 0.5 * q) / B;
+    t->acc.n++;
+    t->acc.last_step_loss += ls.loss / B;
+    t->acc.acc += ls.acc_sum / B;
+    t->acc.exact += done ? exact / done : 0;
+}
+
+void trainer_advance(Trainer *t) {
+    if (t->o.method == METHOD_DIS) dis_batch(t);
+    else trm_step(t);
+}
+
+// ---------------------------------------------------------------------------------------
+// State files: everything needed to continue bit for bit.
+
+int trainer_save_state(const Trainer *t, const char *path, char *err) {
+    const Model *m = t->m;
+    StWriter *w = st_writer_new();
+    int64_t n_all = (int64_t)m->table.n_total, n_dense = (int64_t)m->table.n_dense;
+    int64_t n_perm = t->train->n, B = t->o.batch;
+    int64_t carry_n = B * cfg_ltot(&m->cfg) * m->cfg.hidden, BL = B * m->cfg.seq_len;
+    char meta[1024];
+    snprintf(meta, sizeof meta,
+             "{\"method\":\"%s\",\"batch\":%d,\"n_train\":%d,\"step\":%ld,\"examples\":%ld,"
+             "\"epoch\":%ld,\"cursor\":%ld,\"elapsed\":%.17g,\"rng\":[\"%016" PRIx64 "\",\"%016" PRIx64
+             "\",\"%016" PRIx64 "\",\"%016" PRIx64 "\"]}",
+             t->o.method == METHOD_DIS ? "dis" : "trm", t->o.batch, t->train->n, t->step, t->examples,
+             t->epoch, t->cursor, t->elapsed, t->rng.s[0], t->rng.s[1], t->rng.s[2], t->rng.s[3]);
+    st_writer_meta(w, "train_state", meta);
+    st_writer_add_real(w, "params", 1, &n_all, m->params);
+    st_writer_add_real(w, "adam.m", 1, &n_dense, t->adam_m);
+    st_writer_add_real(w, "adam.v", 1, &n_dense, t->adam_v);
+    if (t->ema) st_writer_add_real(w, "ema", 1, &n_dense, t->ema);
+    st_writer_add(w, "perm", ST_I32, 1, &n_perm, t->perm);
+    if (t->o.method == METHOD_TRM) {     // the streaming carry survives optimizer steps
+        st_writer_add_real(w, "carry.y", 1, &carry_n, t->carry.y);
+        st_writer_add_real(w, "carry.z", 1, &carry_n, t->carry.z);
+        st_writer_add(w, "rows.input", ST_I32, 1, &BL, t->input);
+        st_writer_add(w, "rows.label", ST_I32, 1, &BL, t->label);
+        st_writer_add(w, "rows.ids", ST_I32, 1, &B, t->ids);
+        st_writer_add(w, "rows.steps", ST_I32, 1, &B, t->row_steps);
+        st_writer_add(w, "rows.halted", ST_U8, 1, &B, t->halted);
+    }
+    int rc = st_writer_save(w, path, err);
+    st_writer_free(w);
+    return rc;
+}
+
+static int load_real(const SafeTensors *st, const char *name, real *dst, int64_t n, char *err) {
+    const StTensor *x = st_find(st, name);
+    if (!x) return err_set(err, "%s: missing tensor '%s'", st->path, name);
+    return st_to_real(x, dst, n, err);
+}
+
+static int load_i32(const SafeTensors *st, const char *name, int32_t *dst, int64_t n, char *err) {
+    const StTensor *x = st_find(st, name);
+    if (!x) return err_set(err, "%s: missing tensor '%s'", st->path, name);
+    return st_to_i32(x, dst, n, err);
+}
+
+static int parse_state_json(Trainer *t, const char *path, const char *json, char *err) {
+    cJSON *o = cJSON_Parse(json ? json : "");
+    int rc = 0;
+    const cJSON *method = cJSON_GetObjectItem(o, "method"), *batch = cJSON_GetObjectItem(o, "batch");
+    const cJSON *ntrain = cJSON_GetObjectItem(o, "n_train"), *rng = cJSON_GetObjectItem(o, "rng");
+    const char *want = t->o.method == METHOD_DIS ? "dis" : "trm";
+    if (!cJSON_IsObject(o) || !cJSON_IsString(method) || !cJSON_IsNumber(batch) || !cJSON_IsNumber(ntrain) ||
+        !cJSON_IsArray(rng) || cJSON_GetArraySize(rng) != 4)
+        rc = err_set(err, "%s: train_state metadata is missing or malformed", path);
+    else if (strcmp(method->valuestring, want))
+        rc = err_set(err, "%s: state of a %s run, this run is %s", path, method->valuestring, want);
+    else if (batch->valueint != t->o.batch)
+        rc = err_set(err, "%s: state written with --batch %d, this run has %d", path, batch->valueint, t->o.batch);
+    else if (ntrain->valueint != t->train->n)
+        rc = err_set(err, "%s: state written for %d training rows, the data has %d", path, ntrain->valueint, t->train->n);
+    if (!rc) {
+        t->step = (long)cJSON_GetObjectItem(o, "step")->valuedouble;
+        t->examples = (long)cJSON_GetObjectItem(o, "examples")->valuedouble;
+        t->epoch = (long)cJSON_GetObjectItem(o, "epoch")->valuedouble;
+        t->cursor = (long)cJSON_GetObjectItem(o, "cursor")->valuedouble;
+        t->elapsed = cJSON_GetObjectItem(o, "elapsed")->valuedouble;
+        for (int i = 0; i < 4; i++)
+            t->rng.s[i] = strtoull(cJSON_GetArrayItem(rng, i)->valuestring, NULL, 16);
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+int trainer_load_state(Trainer *t, const char *path, char *err) {
+    SafeTensors st;
+    if (st_load(&st, path, err)) return -1;
+    Model *m = t->m;
+    int64_t B = t->o.batch, carry_n = B * cfg_ltot(&m->cfg) * m->cfg.hidden, BL = B * m->cfg.seq_len;
+    int rc = parse_state_json(t, path, st_meta(&st, "train_state"), err);
+    if (!rc) rc = load_real(&st, "params", m->params, (int64_t)m->table.n_total, err);
+    if (!rc) rc = load_real(&st, "adam.m", t->adam_m, (int64_t)m->table.n_dense, err);
+    if (!rc) rc = load_real(&st, "adam.v", t->adam_v, (int64_t)m->table.n_dense, err);
+    if (!rc && t->ema) rc = load_real(&st, "ema", t->ema, (int64_t)m->table.n_dense, err);
+    if (!rc) rc = load_i32(&st, "perm", t->perm, t->train->n, err);
+    if (!rc && t->o.method == METHOD_TRM) {
+        int32_t *halted = xmalloc(sizeof(int32_t) * B);
+        rc = load_real(&st, "carry.y", t->carry.y, carry_n, err);
+        if (!rc) rc = load_real(&st, "carry.z", t->carry.z, carry_n, err);
+        if (!rc) rc = load_i32(&st, "rows.input", t->input, BL, err);
+        if (!rc) rc = load_i32(&st, "rows.label", t->label, BL, err);
+        if (!rc) rc = load_i32(&st, "rows.ids", t->ids, B, err);
+        if (!rc) rc = load_i32(&st, "rows.steps", t->row_steps, B, err);
+        if (!rc) rc = load_i32(&st, "rows.halted", halted, B, err);
+        for (int b = 0; !rc && b < B; b++) t->halted[b] = halted[b] != 0;
+        free(halted);
+    }
+    for (int i = 0; !rc && i < t->train->n; i++)
+        if (t->perm[i] < 0 || t->perm[i] >= t->train->n)
+            rc = err_set(err, "%s: tensor 'perm' holds an index outside the data", path);
+    st_free(&st);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------
+// The run
+
+static void swap_in_ema(Trainer *t, real *backup, bool in) {
+    size_t n = t->m->table.n_dense * sizeof(real);
+    if (in) {
+        memcpy(backup, t->m->params, n);
+        memcpy(t->m->params, t->ema, n);
+    } else {
+        memcpy(t->m->params, backup, n);
+    }
+}
+
+static char *path_join(const char *dir, const char *name) {
+    char *p = xmalloc(strlen(dir) + strlen(name) + 2);
+    sprintf(p, "%s/%s", dir, name);
+    return p;
+}
+
+static void append_jsonl(const char *dir, cJSON *obj) {
+    if (!dir) return;
+    char *path = path_join(dir, "metrics.jsonl"), *s = cJSON_PrintUnformatted(obj);
+    FILE *f = fopen(path, "a");
+    if (f) {
+        fprintf(f, "%s\n", s);
+        fclose(f);
+    }
+    free(path);
+    free(s);
+}
+
+static double progress_fraction(const Trainer *t, double seconds) {
+    double f = 0;
+    const TrainOptions *o = &t->o;
+    if (o->max_steps) f = fmax(f, (double)t->step / o->max_steps);
+    if (o->epochs > 0) f = fmax(f, (double)t->examples / (o->epochs * t->train->n));
+    if (o->minutes > 0) f = fmax(f, seconds / (o->minutes * 60));
+    return f;
+}
+
+static bool finished(const Trainer *t, double seconds) {
+    const TrainOptions *o = &t->o;
+    if (o->max_steps && t->step >= o->max_steps) return true;
+    if (o->epochs > 0 && t->examples >= o->epochs * t->train->n) return true;
+    if (o->minutes > 0 && seconds >= o->minutes * 60) return true;
+    return !o->max_steps && o->epochs <= 0 && o->minutes <= 0;
+}
+
+static int checkpoint(Trainer *t, char *err) {
+    if (!t->o.out_dir) return 0;
+    char *model = path_join(t->o.out_dir, "model.safetensors");
+    char *state = path_join(t->o.out_dir, "state.safetensors");
+    char ts[512];
+    snprintf(ts, sizeof ts,
+             "{\"task\":\"%s\",\"method\":\"%s\",\"feed\":\"%s\",\"step\":%ld,\"examples\":%ld,"
+             "\"elapsed\":%.1f,\"ema\":%s}",
+             t->task->name, t->o.method == METHOD_DIS ? "dis" : "trm", feed_name(t->o.feed), t->step,
+             t->examples, t->elapsed, t->ema ? "true" : "false");
+    int rc = checkpoint_save(t->m, t->ema, ts, model, err);
+    if (!rc) rc = trainer_save_state(t, state, err);
+    free(model);
+    free(state);
+    return rc;
+}
+
+static void evaluate_now(Trainer *t, const Dataset *test, EvalResult *r) {
+    InferOptions io;
+    infer_defaults(&io, &t->m->cfg);
+    io.feed = t->o.feed;
+    real *backup = t->ema ? xmalloc(t->m->table.n_dense * sizeof(real)) : NULL;
+    if (t->ema) swap_in_ema(t, backup, true);
+    evaluate(t->m, t->task, test, &io, r, NULL, NULL);
+    if (t->ema) swap_in_ema(t, backup, false);
+    free(backup);
+}
+
+static void log_train(Trainer *t, double rate, bool tty, double seconds) {
+    TrainStats *a = &t->acc;
+    if (!a->n) return;
+    double n_final = t->o.method == METHOD_DIS ? a->n / (double)t->m->cfg.N_sup : a->n;
+    double frac = progress_fraction(t, seconds);
+    double eta = frac > 0 ? seconds * (1 - frac) / frac : 0;
+    if (!t->o.quiet)
+        fprintf(stderr, "%sstep %6ld | %7.1f ex/s | loss %.4f | last-step loss %.4f | acc %.3f | exact %.3f | ETA %4.0fs%s",
+                tty ? "\r" : "", t->step, rate, a->loss / a->n, a->last_step_loss / n_final, a->acc / n_final,
+                a->exact / n_final, eta, tty ? "  " : "\n");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "train");
+    cJSON_AddNumberToObject(o, "step", t->step);
+    cJSON_AddNumberToObject(o, "examples", t->examples);
+    cJSON_AddNumberToObject(o, "loss", a->loss / a->n);
+    cJSON_AddNumberToObject(o, "last_step_loss", a->last_step_loss / n_final);
+    cJSON_AddNumberToObject(o, "accuracy", a->acc / n_final);
+    cJSON_AddNumberToObject(o, "exact", a->exact / n_final);
+    cJSON_AddNumberToObject(o, "lr", lr_at(t->step, t->o.opt.lr, t->o.warmup, t->o.schedule_steps, t->o.min_ratio));
+    cJSON_AddNumberToObject(o, "examples_per_s", rate);
+    cJSON_AddNumberToObject(o, "elapsed_s", t->elapsed);
+    append_jsonl(t->o.out_dir, o);
+    cJSON_Delete(o);
+    memset(a, 0, sizeof *a);
+}
+
+static void log_eval(Trainer *t, const EvalResult *r) {
+    cJSON *o = eval_result_json(r);
+    cJSON_AddStringToObject(o, "type", "eval");
+    cJSON_AddNumberToObject(o, "step", t->step);
+    cJSON_AddNumberToObject(o, "examples", t->examples);
+    cJSON_AddNumberToObject(o, "elapsed_s", t->elapsed);
+    append_jsonl(t->o.out_dir, o);
+    cJSON_Delete(o);
+    if (!t->o.quiet)
+        fprintf(stderr, "\neval at step %ld: exact %.3f, valid %.3f (%d puzzles)\n", t->step,
+                r->step[r->steps - 1].exact / MAX(1, r->n), r->step[r->steps - 1].valid / MAX(1, r->n), r->n);
+}
+
+int train_run(Trainer *t, const Dataset *test, EvalResult *final, char *err) {
+    bool tty = isatty(2);
+    double start = now_seconds(), base = t->elapsed, last_log = start;
+    long examples0 = t->examples, last_eval = t->step, since_log = t->step;
+    memset(final, 0, sizeof *final);
+    while (!finished(t, now_seconds() - start)) {
+        trainer_advance(t);
+        double now = now_seconds();
+        t->elapsed = base + (now - start);
+        double rate = (t->examples - examples0) / fmax(now - start, 1e-9);
+        if (t->step - since_log >= t->o.log_every || (tty && now - last_log > 1.0)) {
+            log_train(t, rate, tty, now - start);
+            since_log = t->step;
+            last_log = now;
+        }
+        if (t->o.eval_every && t->step - last_eval >= t->o.eval_every && !finished(t, now - start)) {
+            EvalResult r;
+            evaluate_now(t, test, &r);
+            log_eval(t, &r);
+            eval_result_free(&r);
+            if (checkpoint(t, err)) return -1;
+            last_eval = t->step;
+        }
+    }
+    log_train(t, (t->examples - examples0) / fmax(now_seconds() - start, 1e-9), tty, now_seconds() - start);
+    if (test && test->n) {
+        evaluate_now(t, test, final);
+        log_eval(t, final);
+    }
+    return checkpoint(t, err);
+}

@@ -1,0 +1,84 @@
+// train.h: the training loop shared by both methods.
+//
+// DIS (Deep Improvement Supervision): a batch enters with a fresh carry and stays for
+// N_sup supervision steps; step t is trained toward the intermediate target y_t, one
+// optimizer step per supervision step, the carry detached between them.
+// TRM (deep supervision with halting): the carry persists across optimizer steps; a row
+// keeps its example until the Q head halts it (or N_sup steps), then takes a new one.
+#ifndef TRM_TRAIN_H
+#define TRM_TRAIN_H
+
+#include "eval/eval.h"
+#include "nn/model.h"
+#include "nn/optim.h"
+#include "rng.h"
+#include "tasks/task.h"
+#include "train/targets.h"
+
+typedef enum { METHOD_DIS, METHOD_TRM } Method;
+
+typedef struct {
+    Method method;
+    int batch;
+    long max_steps;           // optimizer steps (0 = no limit)
+    double epochs;            // passes over the training rows (0 = no limit)
+    double minutes;           // wall-clock budget (0 = no limit)
+    OptConfig opt;            // dense parameters
+    double puzzle_lr, puzzle_wd;   // sign-SGD on the puzzle table
+    long warmup;
+    long schedule_steps;      // length of the cosine schedule (if min_ratio < 1)
+    double min_ratio;
+    double ema;               // EMA rate (0 = off); evaluation and model.safetensors use it
+    TargetKind targets;       // DIS
+    FeedKind feed;            // DIS: tokens of x at steps t > 1
+    bool step_weights;        // DIS: linearly increasing step weights (mean 1)
+    double explore;           // TRM: halting exploration probability
+    long eval_every;          // optimizer steps between evaluations (0 = at the end only)
+    long log_every;           // optimizer steps between metric lines
+    uint64_t seed;
+    const char *out_dir;      // checkpoints and metrics.jsonl (NULL = none)
+    bool quiet;
+} TrainOptions;
+
+void train_defaults(TrainOptions *o, Method method);
+
+typedef struct {
+    double loss;              // mean over the optimizer steps since the last report
+    double last_step_loss;    // DIS: the final supervision step's loss
+    double acc, exact;        // of the final step, against the final label
+    long n;
+} TrainStats;
+
+typedef struct {
+    Model *m;
+    const Task *task;
+    const Dataset *train;
+    TrainOptions o;
+    real *adam_m, *adam_v, *ema;
+    Rng rng;
+    long step, examples, epoch, cursor;
+    int *perm;
+    double elapsed;           // seconds trained, including earlier runs (resume)
+    Carry carry;
+    int32_t *input, *label, *tokens, *target, *ids, *pred;
+    TargetPath *paths;
+    real *dlogits, *dq;
+    uint8_t *correct;
+    int *row_steps, *min_halt;  // TRM: per-row supervision step and exploration floor
+    uint8_t *halted;
+    TrainStats acc;
+} Trainer;
+
+void trainer_init(Trainer *t, Model *m, const Task *task, const Dataset *train, const TrainOptions *o);
+void trainer_free(Trainer *t);
+// One unit of training: DIS = one batch (N_sup optimizer steps), TRM = one optimizer step.
+void trainer_advance(Trainer *t);
+// Save / restore everything needed to continue bit for bit (state.safetensors).
+int trainer_save_state(const Trainer *t, const char *path, char *err);
+int trainer_load_state(Trainer *t, const char *path, char *err);
+
+// The whole run: train, evaluate on `test` every eval_every steps and at the end, write
+// metrics.jsonl and checkpoints into out_dir. Returns the final evaluation (caller frees).
+int train_run(Trainer *t, const Dataset *test, EvalResult *final, char *err);
+
+#endif
