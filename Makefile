@@ -4,6 +4,7 @@
 #   make run        the main job: N-Queens data, a short DIS training run, evaluation
 
 CC      ?= gcc
+comma   := ,
 SAN     ?= 0
 ifeq ($(SAN),1)
   BUILD   := build-san
@@ -14,8 +15,10 @@ else
 endif
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -fopenmp $(OPT) -Isrc -Isrc/core -MMD -MP
 LDFLAGS += -fopenmp $(if $(filter 1,$(SAN)),-fsanitize=address$(comma)undefined)
-LDLIBS  := -lopenblas -lcjson -lm
-comma   := ,
+# OpenBLAS built with OpenMP shares our OpenMP threads; the default pthread build keeps a
+# second pool whose threads fight OpenMP's for the same cores (see docs/benchmarks.md).
+OMPBLAS := /usr/lib/x86_64-linux-gnu/openblas-openmp
+LDLIBS  := $(if $(wildcard $(OMPBLAS)/libopenblas.so.0),$(OMPBLAS)/libopenblas.so.0 -Wl$(comma)-rpath$(comma)$(OMPBLAS),-lopenblas) -lcjson -lm
 
 LIB_SRC  := $(wildcard src/core/*.c src/nn/*.c src/io/*.c src/tasks/*.c src/train/*.c src/eval/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
@@ -68,8 +71,11 @@ fixtures:
 	    /usr/bin/python3 tests/reference/trm_reference.py --out tests/fixtures; \
 	else echo "fixtures: torch not importable, using the committed fixtures"; fi
 
+# Shell tests (tests/test_*.sh) drive the trm binary: bad input, end-to-end commands.
+SH_TESTS := $(wildcard tests/test_*.sh)
+
 test: $(BUILD)/trm $(TESTS)
-	@TRM=$(BUILD)/trm sh tests/run.sh $(TESTS)
+	@TRM=$(BUILD)/trm sh tests/run.sh $(TESTS) $(SH_TESTS)
 
 clean:
 	rm -rf build build-san
@@ -77,3 +83,12 @@ clean:
 .PHONY: all test clean fixtures run
 .SECONDARY:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The main job: N-Queens data, a short DIS-compact training run, the evaluation table.
+RUN_MINUTES ?= 5
+run: $(BUILD)/trm
+	$(BUILD)/trm data nqueens --split paper --seed 42 --out runs/nqueens-paper
+	$(BUILD)/trm train --task nqueens --data runs/nqueens-paper --method dis --preset compact \
+	    --minutes $(RUN_MINUTES) --out runs/dis-compact-quick --quiet > /dev/null
+	$(BUILD)/trm eval --model runs/dis-compact-quick/model.safetensors \
+	    --data runs/nqueens-paper/test.txt --table

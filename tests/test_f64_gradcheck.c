@@ -30,6 +30,7 @@
 // same way on two tiny configurations, against differences of the loss with respect to
 // the parameters.
 #include <cblas.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,13 +107,20 @@ static OpStat *stat_for(const char *name) {
 
 // Compare the analytic derivative a of J with respect to *x with the 5-point difference
 // (asserted) and the plain one (recorded in *worst_plain only). Returns the rel error.
+// The analytic gradients come from the default thread count; the differences, thousands
+// of tiny forward passes, run on one thread: on a busy machine each OpenMP barrier of a
+// tiny parallel loop can wait a whole time slice for a descheduled thread, which made
+// this test ~20x slower. (ops.c keeps per-row arithmetic independent of the thread count.)
 static double check_entry(const char *op, const char *what, long idx, double (*J)(void *),
                           void *ctx, real *x, double a, double h, double *worst_plain) {
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
     double num = central_diff(J, ctx, x, h), rel = relerr(a, num);
     CHECK(rel <= REL_TOL, "%s %s[%ld]: analytic %.12g vs numeric %.12g (rel %.3g)", op, what, idx,
           a, num, rel);
     double plain = relerr(a, plain_diff(J, ctx, x, H_PLAIN));
     if (!(plain <= *worst_plain)) *worst_plain = plain;
+    omp_set_num_threads(threads);
     return rel;
 }
 
@@ -645,11 +653,11 @@ static void test_step(const TRMConfig *cfg, const char *name) {
 }
 
 int main(void) {
-    // The matrices here are tiny (at most 16 x 512): BLAS threads buy nothing, and on a
-    // small or busy machine OpenBLAS's pthread workers spinning next to the OpenMP team
-    // made this test 20-50x slower (measured 22-56 s instead of ~1.5 s on 2 cores). The
-    // OpenMP loops of ops.c keep their threads.
-    openblas_set_num_threads(1);
+    // The matrices here are tiny (at most 16 x 512): BLAS threads buy nothing, and with
+    // the pthread build of OpenBLAS its worker pool spinning next to the OpenMP team made
+    // this test 20-50x slower on 2 cores. The OpenMP build of OpenBLAS shares our OpenMP
+    // threads (and its set_num_threads would change theirs): leave it alone.
+    if (openblas_get_parallel() == OPENBLAS_THREAD) openblas_set_num_threads(1);
     rng_seed(&rng, 20240611);
     test_linear();
     test_rmsnorm();

@@ -2,7 +2,8 @@
 # Installs the build dependencies (Debian packages) when they are missing.
 # Called by `make`; safe to run by hand. Nothing else is ever downloaded.
 set -e
-PKGS="libopenblas-dev libcjson-dev"
+# libopenblas0-openmp: the OpenBLAS build that shares the OpenMP thread pool.
+PKGS="libopenblas-dev libopenblas0-openmp libcjson-dev"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -30,7 +30,10 @@ int cmd_data(int argc, char **argv) {
     if (rc) return rc;
     if (strcmp(task, "nqueens")) return fail("unknown data set '%s' (available: nqueens)", task);
     if (!out) return fail("--out DIR is required");
-    if (mkdir(out, 0755) && errno != EEXIST) return fail("%s: cannot create directory: %s", out, strerror(errno));
+    // Checked here as well as in nq_build, so a bad split leaves no empty directory behind.
+    if (strcmp(split, "paper") && strcmp(split, "dedup"))
+        return fail("--split: unknown N-Queens split '%s' (expected paper or dedup)", split);
+    if (make_out_dir(out)) return 1;
     char err[ERR_LEN];
     Dataset train, test;
     if (nq_build(split, seed, !no_augment, &train, &test, err)) return fail("%s", err);

@@ -34,11 +34,13 @@ static int setup(LoadedModel *lm, InferOptions *io, const char *model, const cha
 
 int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *feed = NULL;
+    bool table = false;
     int threads = 0;
     InferOptions io = { .batch = 256, .guidance = 1.0 };
     ArgSpec spec[] = {
         INFER_OPTIONS(model, io, threads),
         { "data", ARG_STR, &data, "text data file (\"<input> <label>\" per line)", 0, 0 },
+        { "table", ARG_FLAG, &table, "a table for people instead of JSON", 0, 0 },
     };
     int rc = parse_or_help(argc, argv, "usage: trm eval --model M --data FILE [options]", spec, sizeof spec / sizeof *spec);
     if (rc) return rc;
@@ -53,6 +55,14 @@ int cmd_eval(int argc, char **argv) {
     }
     EvalResult r;
     evaluate(&lm.m, lm.task, &ds, &io, &r, NULL, NULL);
+    if (table) {
+        printf("%s on %s (task %s, feed %s, guidance %g)\n", model, data, lm.task->name, feed_name(io.feed), io.guidance);
+        eval_print_table(stdout, &r, lm.task->group_name);
+        eval_result_free(&r);
+        dataset_free(&ds);
+        model_free(&lm.m);
+        return 0;
+    }
     cJSON *j = eval_result_json(&r);
     cJSON_AddStringToObject(j, "model", model);
     cJSON_AddStringToObject(j, "data", data);
@@ -173,16 +183,7 @@ int cmd_trace(int argc, char **argv) {
     st_writer_add(w, "inputs", ST_U8, 2, shape_in, ds.inputs);
     st_writer_add(w, "labels", ST_U8, 2, shape_in, ds.labels);
     rc = st_writer_save(w, out, err) ? fail("%s", err) : 0;
-    if (!rc) {
-        printf("step  exact  valid  token_acc  changed  adv_margin\n");
-        cJSON *steps = cJSON_GetObjectItem(j, "per_step"), *e;
-        cJSON_ArrayForEach(e, steps)
-            printf("%4d  %.3f  %.3f  %9.4f  %7.4f  %10.4f\n", cJSON_GetObjectItem(e, "step")->valueint,
-                   cJSON_GetObjectItem(e, "exact")->valuedouble, cJSON_GetObjectItem(e, "valid")->valuedouble,
-                   cJSON_GetObjectItem(e, "token_accuracy")->valuedouble,
-                   cJSON_GetObjectItem(e, "changed_cells")->valuedouble,
-                   cJSON_GetObjectItem(e, "advantage_margin")->valuedouble);
-    }
+    if (!rc) eval_print_table(stdout, &r, lm.task->group_name);
     st_writer_free(w);
     free(summary);
     cJSON_Delete(j);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "tasks/nqueens.h"
@@ -98,7 +99,10 @@ int cmd_train(int argc, char **argv) {
         if (n) c.n = n;
         if (cfg_validate(&c, err)) rc = fail("%s", err);
     }
-    if (!rc && mkdir(out, 0755) && errno != EEXIST) rc = fail("%s: cannot create directory: %s", out, strerror(errno));
+    char state[4096];
+    snprintf(state, sizeof state, "%s/state.safetensors", out);
+    if (!rc && resume && access(state, F_OK)) rc = fail("%s: cannot open: %s", state, strerror(errno));
+    if (!rc) rc = make_out_dir(out);
     if (rc) {
         dataset_free(&train);
         dataset_free(&test);
@@ -108,8 +112,6 @@ int cmd_train(int argc, char **argv) {
     model_create(&m, &c, seed);
     Trainer t;
     trainer_init(&t, &m, task, &train, &o);
-    char state[4096];
-    snprintf(state, sizeof state, "%s/state.safetensors", out);
     if (resume && trainer_load_state(&t, state, err)) rc = fail("%s", err);
     if (!rc) {
         if (!quiet)

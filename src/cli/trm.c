@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -41,6 +43,14 @@ int parse_or_help(int argc, char **argv, const char *usage, const ArgSpec *spec,
     char err[ERR_LEN];
     if (args_parse(argc, argv, spec, n, err)) return fail("%s", err);
     return 0;
+}
+
+int make_out_dir(const char *dir) {
+    if (!mkdir(dir, 0755)) return 0;
+    int e = errno;
+    struct stat sb;
+    if (e == EEXIST && !stat(dir, &sb) && S_ISDIR(sb.st_mode)) return 0;
+    return fail("%s: cannot create directory: %s", dir, e == EEXIST ? "a file of that name is in the way" : strerror(e));
 }
 
 void set_threads(int threads) {

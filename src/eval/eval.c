@@ -178,3 +178,23 @@ cJSON *eval_result_json(const EvalResult *r) {
     }
     return o;
 }
+
+void eval_print_table(FILE *f, const EvalResult *r, const char *group_name) {
+    const StepStats *last = &r->step[r->steps - 1];
+    fprintf(f, "%d puzzles, %ld network calls per puzzle, %.1f puzzles/s\n", r->n, r->calls_per_puzzle,
+            ratio(r->n, r->seconds));
+    fprintf(f, "exact %.3f   valid %.3f   token accuracy %.4f\n\n", ratio(last->exact, r->n),
+            ratio(last->valid, r->n), ratio(last->token_correct, last->token_valid));
+    fprintf(f, "%-14s %8s %7s %7s\n", group_name, "puzzles", "exact", "valid");
+    for (int g = 0; g < r->num_groups; g++)
+        if (r->group_n[g])
+            fprintf(f, "%-14d %8ld %7.3f %7.3f\n", g, r->group_n[g], ratio(r->group_exact[g], r->group_n[g]),
+                    ratio(r->group_valid[g], r->group_n[g]));
+    fprintf(f, "\n%-5s %7s %7s %10s %8s %11s\n", "step", "exact", "valid", "token_acc", "changed", "adv_margin");
+    for (int s = 0; s < r->steps; s++) {
+        const StepStats *st = &r->step[s];
+        fprintf(f, "%-5d %7.3f %7.3f %10.4f %8.4f %11.4f\n", s + 1, ratio(st->exact, r->n), ratio(st->valid, r->n),
+                ratio(st->token_correct, st->token_valid), ratio(st->changed_cells, (double)r->n * r->seq_len),
+                ratio(st->margin_sum, st->margin_cells));
+    }
+}

@@ -10,6 +10,7 @@
 #define TRM_EVAL_H
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 
 #include "nn/model.h"
 #include "tasks/task.h"
@@ -55,5 +56,7 @@ void evaluate(Model *m, const Task *task, const Dataset *ds, const InferOptions 
               EvalResult *r, int32_t *preds_final, TraceOut *trace);
 void eval_result_free(EvalResult *r);
 cJSON *eval_result_json(const EvalResult *r);   // exact, valid, per_step, per_group, ...
+// A table for people: overall, per group (named group_name), per supervision step.
+void eval_print_table(FILE *f, const EvalResult *r, const char *group_name);
 
 #endif

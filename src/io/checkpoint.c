@@ -62,9 +62,17 @@ static bool known_tensor(const Model *m, const char *name) {
     return param_find(&m->table, name) != NULL;
 }
 
+// Tensor names come from the file and may hold any byte; a message stays one line.
+static int one_line(char *err) {
+    for (char *p = err; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+    return -1;
+}
+
 int checkpoint_load(Model *m, const char *path, char **train_state, char *err) {
     SafeTensors st;
     char sub[ERR_LEN];
+    memset(m, 0, sizeof *m);   // on failure *m stays zeroed: nothing to free
     if (train_state) *train_state = NULL;
     if (st_load(&st, path, err)) return -1;
     TRMConfig cfg;
@@ -95,6 +103,9 @@ int checkpoint_load(Model *m, const char *path, char **train_state, char *err) {
         *train_state = ts ? xstrdup(ts) : NULL;
     }
     st_free(&st);
-    if (rc) model_free(m);
-    return rc;
+    if (rc) {
+        model_free(m);
+        return one_line(err);
+    }
+    return 0;
 }

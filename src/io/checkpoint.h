@@ -16,6 +16,7 @@ int checkpoint_save(const Model *m, const real *dense, const char *train_state_j
                     const char *path, char *err);
 // Create *m from a model file (config from the metadata) and fill every tensor.
 // train_state (optional) receives a malloc'd copy of the train_state JSON or NULL.
+// On failure: -1, *m zeroed (nothing allocated), one line naming path in err.
 int checkpoint_load(Model *m, const char *path, char **train_state, char *err);
 
 #endif

@@ -192,6 +192,7 @@ const Task TASK_NQUEENS = {
     .name = "nqueens", .seq_len = NQ_CELLS, .vocab = 3,
     .parse = nq_parse, .format = nq_format, .check = nq_check, .group = nq_group,
     .num_groups = NQ_N + 1,
+    .group_name = "given queens",
 };
 
 // ---------------------------------------------------------------- splits

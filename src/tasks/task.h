@@ -33,6 +33,7 @@ typedef struct Task {
     // used for per-group breakdowns; num_groups bounds it.
     int (*group)(const uint8_t *input);
     int num_groups;
+    const char *group_name;   // what group() counts, for tables ("given queens")
 } Task;
 
 const Task *task_find(const char *name);      // NULL if unknown

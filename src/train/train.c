@@ -267,8 +267,12 @@ static int parse_state_json(Trainer *t, const char *path, const char *json, char
     const cJSON *method = cJSON_GetObjectItem(o, "method"), *batch = cJSON_GetObjectItem(o, "batch");
     const cJSON *ntrain = cJSON_GetObjectItem(o, "n_train"), *rng = cJSON_GetObjectItem(o, "rng");
     const char *want = t->o.method == METHOD_DIS ? "dis" : "trm";
+    bool complete = cJSON_IsArray(rng) && cJSON_GetArraySize(rng) == 4;
+    for (int i = 0; complete && i < 4; i++) complete = cJSON_IsString(cJSON_GetArrayItem(rng, i));
+    static const char *const counters[] = { "step", "examples", "epoch", "cursor", "elapsed" };
+    for (int i = 0; complete && i < 5; i++) complete = cJSON_IsNumber(cJSON_GetObjectItem(o, counters[i]));
     if (!cJSON_IsObject(o) || !cJSON_IsString(method) || !cJSON_IsNumber(batch) || !cJSON_IsNumber(ntrain) ||
-        !cJSON_IsArray(rng) || cJSON_GetArraySize(rng) != 4)
+        !complete)
         rc = err_set(err, "%s: train_state metadata is missing or malformed", path);
     else if (strcmp(method->valuestring, want))
         rc = err_set(err, "%s: state of a %s run, this run is %s", path, method->valuestring, want);
@@ -315,6 +319,14 @@ int trainer_load_state(Trainer *t, const char *path, char *err) {
     for (int i = 0; !rc && i < t->train->n; i++)
         if (t->perm[i] < 0 || t->perm[i] >= t->train->n)
             rc = err_set(err, "%s: tensor 'perm' holds an index outside the data", path);
+    if (!rc && t->o.method == METHOD_TRM) {   // the next step embeds these rows as they are
+        for (int64_t i = 0; !rc && i < BL; i++)
+            if (t->input[i] < 0 || t->input[i] >= m->cfg.vocab)
+                rc = err_set(err, "%s: tensor 'rows.input' holds token %d outside the vocabulary", path, t->input[i]);
+        for (int64_t b = 0; !rc && b < B; b++)
+            if (t->ids[b] < 0 || t->ids[b] >= m->cfg.num_puzzle_ids)
+                rc = err_set(err, "%s: tensor 'rows.ids' holds puzzle id %d outside the table", path, t->ids[b]);
+    }
     st_free(&st);
     return rc;
 }

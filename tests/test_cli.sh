@@ -1,0 +1,330 @@
+#!/bin/sh
+# test_cli.sh: the trm binary end to end (info, data, train, eval, solve, trace, resume)
+# and its behaviour on bad input: every failure must exit non-zero without crashing,
+# print one "trm: error: ..." line that names the file (and line) at fault, and leave no
+# partial output behind. Run from the project root with TRM=path/to/trm (default build/trm).
+TRM=${TRM:-build/trm}
+case $TRM in /*) ;; *) TRM=$(pwd)/$TRM ;; esac
+T=$(mktemp -d "${TMPDIR:-/tmp}/trm_cli.XXXXXX") || { echo "cli: 0 passed, 1 failed"; exit 1; }
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM
+# Busy-waiting OpenMP threads crawl on a shared machine; results do not depend on this.
+OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+export OMP_WAIT_POLICY
+THREADS="--threads 2"
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() {   # check DESCRIPTION test-args...
+    desc=$1; shift
+    if "$@"; then ok; else bad "$desc"; fi
+}
+has() { grep -F -q -- "$2" "$1"; }   # has FILE STRING
+differ() { ! cmp -s "$1" "$2"; }
+lines() { wc -l < "$1" | tr -d ' '; }
+
+# expect_fail DESCRIPTION 'KW1|KW2|...' command args...
+# stdin comes from $IN (default /dev/null); with LOOSE=1 stderr may carry more lines
+# after the error (usage text).
+IN=/dev/null
+LOOSE=0
+expect_fail() {
+    desc=$1 kws=$2; shift 2
+    "$@" < "$IN" > "$T/out" 2> "$T/err"
+    rc=$?
+    IN=/dev/null
+    loose=$LOOSE
+    LOOSE=0
+    if [ "$rc" -eq 0 ]; then bad "$desc: exit status 0"; return; fi
+    if [ "$rc" -ge 128 ]; then bad "$desc: crashed (exit status $rc)"; cat "$T/err" >&2; return; fi
+    ok
+    n=$(grep -c '^trm: error: ' "$T/err")
+    if [ "$n" -eq 1 ]; then ok; else bad "$desc: $n 'trm: error:' lines, expected 1: $(head -c 300 "$T/err")"; fi
+    if head -n 1 "$T/err" | grep -q '^trm: error: '; then ok; else bad "$desc: first line of stderr: $(head -n 1 "$T/err")"; fi
+    if [ "$loose" -eq 1 ] || [ "$(lines "$T/err")" -eq 1 ]; then ok
+    else bad "$desc: stderr has $(lines "$T/err") lines: $(head -c 300 "$T/err")"; fi
+    if [ ! -s "$T/out" ]; then ok; else bad "$desc: wrote to stdout: $(head -c 200 "$T/out")"; fi
+    old_ifs=$IFS
+    IFS='|'
+    set -f
+    for kw in $kws; do
+        if grep -F -q -- "$kw" "$T/err"; then ok; else bad "$desc: message lacks '$kw': $(head -n 1 "$T/err")"; fi
+    done
+    set +f
+    IFS=$old_ifs
+}
+
+# --------------------------------------------------------------------------- info
+for spec in "medium trm 6829058" "compact dis 860674" "medium dis 6833154" "compact trm 858626"; do
+    set -- $spec
+    "$TRM" info --preset "$1" --method "$2" --vocab 12 --seq-len 900 > "$T/info" 2> "$T/err"
+    check "info $1 $2: exit status" [ $? -eq 0 ]
+    check "info $1 $2: parameters $(grep parameters "$T/info")" grep -q "^parameters:   $3 " "$T/info"
+done
+
+# --------------------------------------------------------------------------- data
+D=$T/D
+"$TRM" data nqueens --split paper --seed 1 --out "$D" > "$T/out" 2> "$T/err"
+check "data paper: exit status ($(cat "$T/err"))" [ $? -eq 0 ]
+check "data paper: train.txt has $(lines "$D/train.txt") lines" [ "$(lines "$D/train.txt")" -eq 7200 ]
+check "data paper: test.txt has $(lines "$D/test.txt") lines" [ "$(lines "$D/test.txt")" -eq 200 ]
+check "data paper: no temp files left" [ "$(ls "$D" | wc -l)" -eq 2 ]
+check "data paper: line format" grep -q -E '^[.Q]{64} [.Q]{64}$' "$D/test.txt"
+check "data paper: a malformed line" [ "$(grep -c -v -E '^[.Q]{64} [.Q]{64}$' "$D/train.txt")" -eq 0 ]
+"$TRM" data nqueens --split paper --seed 1 --out "$T/D2" > /dev/null 2>&1
+check "data: the same seed gives the same files" cmp -s "$D/train.txt" "$T/D2/train.txt"
+"$TRM" data nqueens --split dedup --seed 1 --out "$T/DD" > /dev/null 2> "$T/err"
+check "data dedup: exit status ($(cat "$T/err"))" [ $? -eq 0 ]
+check "data dedup: train.txt lines" [ "$(lines "$T/DD/train.txt")" -eq 7200 ]
+check "data dedup: test.txt lines" [ "$(lines "$T/DD/test.txt")" -eq 200 ]
+check "data dedup: train as in paper" cmp -s "$D/train.txt" "$T/DD/train.txt"
+"$TRM" data nqueens --split paper --seed 1 --no-augment --out "$T/DN" > /dev/null 2>&1
+check "data --no-augment: 800 rows" [ "$(lines "$T/DN/train.txt")" -eq 800 ]
+expect_fail "data: unknown split" "bogus|split" "$TRM" data nqueens --split bogus --seed 1 --out "$T/X"
+check "data: unknown split left a directory" [ ! -e "$T/X" ]
+expect_fail "data: unknown data set" "sudoku" "$TRM" data sudoku --out "$T/X"
+check "data: unknown data set left a directory" [ ! -e "$T/X" ]
+expect_fail "data: no --out" "--out" "$TRM" data nqueens --split paper
+: > "$T/afile"
+expect_fail "data: --out is a file" "$T/afile|directory" "$TRM" data nqueens --out "$T/afile"
+
+# A small data directory keeps training and evaluation fast.
+S=$T/S
+mkdir "$S"
+head -n 64 "$D/train.txt" > "$S/train.txt"
+head -n 8 "$D/test.txt" > "$S/test.txt"
+cut -d' ' -f1 "$S/test.txt" | head -n 3 > "$T/boards.txt"
+
+# --------------------------------------------------------------------------- train, eval, solve, trace
+R=$T/R
+"$TRM" train --task nqueens --data "$S" --method dis --preset compact --steps 6 --batch 8 --out "$R" \
+    --quiet $THREADS > "$T/train.json" 2> "$T/err"
+check "train dis: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+for f in model.safetensors state.safetensors metrics.jsonl; do
+    check "train dis: $f written" [ -s "$R/$f" ]
+done
+check "train dis: files in the run directory: $(ls "$R" | tr '\n' ' ')" [ "$(ls "$R" | wc -l)" -eq 3 ]
+check "train dis: --quiet printed to stderr: $(head -c 200 "$T/err")" [ ! -s "$T/err" ]
+check "train dis: metrics train line" grep -q '"type":"train","step":6,' "$R/metrics.jsonl"
+check "train dis: metrics eval line" grep -q '"type":"eval"' "$R/metrics.jsonl"
+check "train dis: final evaluation printed" has "$T/train.json" '"network_calls_per_puzzle"'
+
+HAVE_PY=0
+command -v python3 > /dev/null 2>&1 && python3 -c 'import json, struct' 2> /dev/null && HAVE_PY=1
+# json_check FILE PYTHON-EXPRESSION-ON-d: true when the expression holds
+json_check() {
+    python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" 2> /dev/null
+}
+
+"$TRM" eval --model "$R/model.safetensors" --data "$S/test.txt" $THREADS > "$T/eval.json" 2> "$T/err"
+check "eval: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+for k in exact valid per_step per_group network_calls_per_puzzle; do
+    check "eval: key $k" has "$T/eval.json" "\"$k\":"
+done
+check "eval: 18 network calls per puzzle for dis" grep -q -E '"network_calls_per_puzzle":[[:space:]]*18,' "$T/eval.json"
+if [ $HAVE_PY -eq 1 ]; then
+    check "eval: JSON contents" json_check "$T/eval.json" \
+        'd["puzzles"] == 8 and len(d["per_step"]) == 6 and 0 <= d["exact"] <= 1 and 0 <= d["valid"] <= 1 and sum(g["puzzles"] for g in d["per_group"]) == 8 and d["network_calls_per_puzzle"] == 18'
+fi
+
+"$TRM" solve --model "$R/model.safetensors" $THREADS < "$T/boards.txt" > "$T/solved.txt" 2> "$T/err"
+check "solve: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+check "solve: $(lines "$T/solved.txt") lines for 3 boards" [ "$(lines "$T/solved.txt")" -eq 3 ]
+check "solve: a line is not a 64-cell board" [ "$(grep -c -E '^[.Q?]{64}$' "$T/solved.txt")" -eq 3 ]
+check "solve: summary on stderr" has "$T/err" "solve: 3 puzzles"
+printf '%s\r\n' "$(head -n 1 "$T/boards.txt")" > "$T/crlf.txt"
+"$TRM" solve --model "$R/model.safetensors" $THREADS < "$T/crlf.txt" > "$T/out" 2> /dev/null
+check "solve: CRLF line: exit status" [ $? -eq 0 ]
+check "solve: CRLF line: one answer" [ "$(lines "$T/out")" -eq 1 ]
+
+"$TRM" trace --model "$R/model.safetensors" --data "$S/test.txt" --out "$T/T.safetensors" --limit 5 $THREADS \
+    > "$T/trace.txt" 2> "$T/err"
+check "trace: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+check "trace: file written" [ -s "$T/T.safetensors" ]
+check "trace: per-step table printed" grep -q -E '^ *step +exact' "$T/trace.txt"
+check "trace: 6 step rows" [ "$(awk '/^ *step +exact/ { s = 1; next } s && $1 ~ /^[0-9]+$/ { n++ } END { print n + 0 }' "$T/trace.txt")" -eq 6 ]
+if [ $HAVE_PY -eq 1 ]; then
+    check "trace: tensor shapes" python3 -c 'import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+ok = h["logits"]["shape"] == [6, 5, 64, 3] and h["preds"]["shape"] == [6, 5, 64] and h["inputs"]["shape"] == [5, 64]
+sys.exit(0 if ok else 1)' "$T/T.safetensors"
+fi
+
+# Resume: 6 more optimizer steps (one DIS batch) from the saved state.
+cp "$R/model.safetensors" "$T/model6.safetensors"
+cp "$R/state.safetensors" "$T/state6.safetensors"
+"$TRM" train --task nqueens --data "$S" --method dis --preset compact --steps 12 --batch 8 --out "$R" \
+    --quiet $THREADS --resume > /dev/null 2> "$T/err"
+check "train --resume: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+check "train --resume: continued to step 12" grep -q '"type":"train","step":12,' "$R/metrics.jsonl"
+check "train --resume: did not restart at step 6" [ "$(grep -c '"type":"train","step":6,' "$R/metrics.jsonl")" -eq 1 ]
+check "train --resume: model updated" differ "$R/model.safetensors" "$T/model6.safetensors"
+check "train --resume: state updated" differ "$R/state.safetensors" "$T/state6.safetensors"
+cp "$R/model.safetensors" "$T/model12.safetensors"
+cp "$R/state.safetensors" "$T/state12.safetensors"
+expect_fail "train --resume with another batch" "$R/state.safetensors|batch" \
+    "$TRM" train --data "$S" --method dis --preset compact --steps 18 --batch 4 --out "$R" --quiet $THREADS --resume
+expect_fail "train --resume with another method" "$R/state.safetensors|dis" \
+    "$TRM" train --data "$S" --method trm --preset compact --steps 18 --batch 8 --out "$R" --quiet $THREADS --resume
+check "train: failed resumes changed the model" cmp -s "$R/model.safetensors" "$T/model12.safetensors"
+check "train: failed resumes changed the state" cmp -s "$R/state.safetensors" "$T/state12.safetensors"
+expect_fail "train --resume without a state" "$T/R0/state.safetensors|cannot open" \
+    "$TRM" train --data "$S" --steps 6 --batch 8 --out "$T/R0" --quiet $THREADS --resume
+check "train --resume without a state created the run directory" [ ! -e "$T/R0" ]
+
+R2=$T/R2
+"$TRM" train --task nqueens --data "$S" --method trm --preset compact --steps 2 --N-sup 2 --batch 8 --out "$R2" \
+    --quiet $THREADS > /dev/null 2> "$T/err"
+check "train trm: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+check "train trm: model written" [ -s "$R2/model.safetensors" ]
+check "train trm: state written" [ -s "$R2/state.safetensors" ]
+check "train trm: metrics" grep -q '"type":"train","step":2,' "$R2/metrics.jsonl"
+"$TRM" eval --model "$R2/model.safetensors" --data "$S/test.txt" $THREADS > "$T/eval2.json" 2> "$T/err"
+check "eval trm: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+check "eval trm: 2 x 3 x 7 = 42 calls per puzzle" grep -q -E '"network_calls_per_puzzle":[[:space:]]*42,' "$T/eval2.json"
+"$TRM" info --model "$R2/model.safetensors" > "$T/info" 2> "$T/err"
+check "info --model: exit status ($(head -c 300 "$T/err"))" [ -s "$T/info" ]
+check "info --model: recursion" grep -q "T 3, n 6, N_sup 2 -> 42 network calls" "$T/info"
+
+# --------------------------------------------------------------------------- bad model files
+M=$R/model.safetensors
+B=$T/bad
+mkdir "$B"
+head -c 1000 "$M" > "$B/trunc.safetensors"
+head -c $(( $(wc -c < "$M") - 1 )) "$M" > "$B/short.safetensors"
+expect_fail "eval: truncated model" "$B/trunc.safetensors|header length" \
+    "$TRM" eval --model "$B/trunc.safetensors" --data "$S/test.txt" $THREADS
+expect_fail "eval: model missing its last byte" "$B/short.safetensors|past the data section" \
+    "$TRM" eval --model "$B/short.safetensors" --data "$S/test.txt" $THREADS
+IN=$T/boards.txt
+expect_fail "solve: truncated model" "$B/trunc.safetensors" "$TRM" solve --model "$B/trunc.safetensors" $THREADS
+expect_fail "eval: not safetensors" "$S/test.txt|header length" "$TRM" eval --model "$S/test.txt" --data "$S/test.txt"
+IN=$T/boards.txt
+expect_fail "solve: not safetensors" "$S/train.txt" "$TRM" solve --model "$S/train.txt"
+expect_fail "eval: missing model" "$B/none.safetensors|cannot open" \
+    "$TRM" eval --model "$B/none.safetensors" --data "$S/test.txt"
+IN=$T/boards.txt
+expect_fail "solve: missing model" "$B/none.safetensors|cannot open" "$TRM" solve --model "$B/none.safetensors"
+expect_fail "eval: model is a directory" "$R|not a regular file" "$TRM" eval --model "$R" --data "$S/test.txt"
+: > "$B/empty.safetensors"
+expect_fail "eval: empty model file" "$B/empty.safetensors|empty" \
+    "$TRM" eval --model "$B/empty.safetensors" --data "$S/test.txt"
+expect_fail "eval: a state file as the model" "$R/state.safetensors|config" \
+    "$TRM" eval --model "$R/state.safetensors" --data "$S/test.txt"
+expect_fail "info: truncated model" "$B/trunc.safetensors" "$TRM" info --model "$B/trunc.safetensors"
+expect_fail "eval: no --model" "--model" "$TRM" eval --data "$S/test.txt"
+
+# A model for another task: rewrite the metadata of a good file.
+if [ $HAVE_PY -eq 1 ]; then
+    rewrite() {   # rewrite SRC DST task|seq_len
+        python3 -c 'import json, struct, sys
+src, dst, what = sys.argv[1:4]
+b = open(src, "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+meta = h["__metadata__"]
+if what == "task":
+    ts = json.loads(meta["train_state"]); ts["task"] = "nosuchtask"; meta["train_state"] = json.dumps(ts)
+else:
+    cfg = json.loads(meta["config"]); cfg["seq_len"] = 81; meta["config"] = json.dumps(cfg)
+hs = json.dumps(h).encode()
+hs += b" " * (-len(hs) % 8)
+open(dst, "wb").write(struct.pack("<Q", len(hs)) + hs + b[8 + n:])' "$@"
+    }
+    rewrite "$M" "$B/task.safetensors" task
+    rewrite "$M" "$B/seq.safetensors" seq_len
+    expect_fail "eval: model of an unknown task" "$B/task.safetensors|task" \
+        "$TRM" eval --model "$B/task.safetensors" --data "$S/test.txt"
+    IN=$T/boards.txt
+    expect_fail "solve: model of an unknown task" "$B/task.safetensors|task" "$TRM" solve --model "$B/task.safetensors"
+    expect_fail "eval: model of another shape" "$B/seq.safetensors|seq_len 81|nqueens" \
+        "$TRM" eval --model "$B/seq.safetensors" --data "$S/test.txt"
+fi
+
+# --------------------------------------------------------------------------- bad data files
+good=$(head -n 1 "$S/test.txt")
+board=${good%% *}
+nine=QQQQQQQQQ$(printf '%s' "$board" | cut -c10-64 | tr Q .)
+printf '%s\n%s\n%s\n' "$good" "$good" "${board}. ${board}" > "$B/len.txt"
+printf '%s\n%s\n' "$good" "x${good#?}" > "$B/char.txt"
+printf '%s\n%s\n%s\n%s\n' "$good" "$good" "$good" "$nine" > "$B/nine.txt"
+printf '%s\n%s\n' "$good" "$board ${board}Q" > "$B/label.txt"
+printf '%s\n\n%s\n' "$good" "$good" > "$B/blank.txt"
+: > "$B/empty.txt"
+expect_fail "eval: line of the wrong length" "$B/len.txt:3|65" "$TRM" eval --model "$M" --data "$B/len.txt"
+expect_fail "eval: illegal character" "$B/char.txt:2|illegal character 'x'" "$TRM" eval --model "$M" --data "$B/char.txt"
+expect_fail "eval: 9 queens" "$B/nine.txt:4|9 queens" "$TRM" eval --model "$M" --data "$B/nine.txt"
+expect_fail "eval: malformed label" "$B/label.txt:2|label" "$TRM" eval --model "$M" --data "$B/label.txt"
+expect_fail "eval: blank line inside" "$B/blank.txt:2|empty line" "$TRM" eval --model "$M" --data "$B/blank.txt"
+expect_fail "eval: empty data file" "$B/empty.txt|no examples" "$TRM" eval --model "$M" --data "$B/empty.txt"
+expect_fail "eval: missing data file" "$B/none.txt|cannot open" "$TRM" eval --model "$M" --data "$B/none.txt"
+expect_fail "trace: malformed data" "$B/nine.txt:4" "$TRM" trace --model "$M" --data "$B/nine.txt" --out "$B/t.safetensors"
+check "trace: malformed data left an output file" [ ! -e "$B/t.safetensors" ]
+mkdir "$B/data"
+cp "$B/char.txt" "$B/data/train.txt"
+cp "$S/test.txt" "$B/data/test.txt"
+expect_fail "train: malformed train.txt" "$B/data/train.txt:2" \
+    "$TRM" train --data "$B/data" --steps 6 --batch 8 --out "$B/run" --quiet $THREADS
+check "train: malformed data left a run directory" [ ! -e "$B/run" ]
+expect_fail "train: missing data directory" "$B/nodata/train.txt|cannot open" \
+    "$TRM" train --data "$B/nodata" --steps 6 --batch 8 --out "$B/run" --quiet
+check "train: missing data left a run directory" [ ! -e "$B/run" ]
+expect_fail "train: --out is a file" "$T/afile|directory" \
+    "$TRM" train --data "$S" --steps 6 --batch 8 --out "$T/afile" --quiet $THREADS
+
+# --------------------------------------------------------------------------- bad stdin for solve
+: > "$B/none.in"
+IN=$B/none.in
+expect_fail "solve: empty stdin" "stdin|no puzzles" "$TRM" solve --model "$M"
+printf '%s\n%s\n%s\n' "$board" "$board" "${board%?}" > "$B/bad.in"
+IN=$B/bad.in
+expect_fail "solve: malformed line 3" "stdin:3|63" "$TRM" solve --model "$M"
+printf '%s\n%s\n' "$board" "$nine" > "$B/nine.in"
+IN=$B/nine.in
+expect_fail "solve: 9 queens" "stdin:2|9 queens" "$TRM" solve --model "$M"
+printf '%s\n%s\n' "$board" "$(printf '%s' "$board" | tr . '\001')" > "$B/ctl.in"
+IN=$B/ctl.in
+expect_fail "solve: control byte" "stdin:2|0x01" "$TRM" solve --model "$M"
+
+# --------------------------------------------------------------------------- bad arguments
+LOOSE=1
+expect_fail "unknown command" "frobnicate" "$TRM" frobnicate
+expect_fail "unknown option" "--bogus" "$TRM" eval --model "$M" --data "$S/test.txt" --bogus 1
+expect_fail "non-numeric --batch" "--batch|abc" "$TRM" eval --model "$M" --data "$S/test.txt" --batch abc
+expect_fail "--batch 0" "--batch|range" "$TRM" eval --model "$M" --data "$S/test.txt" --batch 0
+expect_fail "train --batch 0" "--batch|range" "$TRM" train --data "$S" --steps 1 --batch 0 --out "$B/run"
+expect_fail "train --batch 12x" "--batch|12x" "$TRM" train --data "$S" --steps 1 --batch 12x --out "$B/run"
+expect_fail "train --steps -1" "--steps" "$TRM" train --data "$S" --steps -1 --out "$B/run"
+expect_fail "train: no budget" "--steps" "$TRM" train --data "$S" --out "$B/run"
+expect_fail "train: unknown method" "--method|xyz" "$TRM" train --data "$S" --method xyz --steps 1 --out "$B/run"
+expect_fail "train: unknown preset" "preset|huge" "$TRM" train --data "$S" --preset huge --steps 1 --out "$B/run"
+expect_fail "train: unknown task" "sudoku" "$TRM" train --task sudoku --steps 1 --out "$B/run"
+check "train: argument errors left a run directory" [ ! -e "$B/run" ]
+expect_fail "option without a value" "--model" "$TRM" eval --data "$S/test.txt" --model
+expect_fail "positional argument" "stray" "$TRM" eval --model "$M" stray
+expect_fail "info without a model or task" "--model" "$TRM" info
+"$TRM" eval --help > "$T/out" 2>&1
+check "eval --help: exit status 0" [ $? -eq 0 ]
+check "eval --help: lists --model" has "$T/out" "--model"
+
+# --------------------------------------------------------------------------- unwritable outputs
+expect_fail "trace to a missing directory" "$B/nodir/T.safetensors" \
+    "$TRM" trace --model "$M" --data "$S/test.txt" --out "$B/nodir/T.safetensors" --limit 2 $THREADS
+check "trace to a missing directory created it" [ ! -e "$B/nodir" ]
+expect_fail "trace under a file" "$T/afile/T.safetensors" \
+    "$TRM" trace --model "$M" --data "$S/test.txt" --out "$T/afile/T.safetensors" --limit 2 $THREADS
+mkdir "$B/ro"
+mkdir "$B/ro/T.safetensors"   # the target is a directory: the rename must fail
+expect_fail "trace over a directory" "$B/ro/T.safetensors" \
+    "$TRM" trace --model "$M" --data "$S/test.txt" --out "$B/ro/T.safetensors" --limit 2 $THREADS
+check "trace over a directory left files: $(ls "$B/ro" | tr '\n' ' ')" [ "$(ls "$B/ro")" = "T.safetensors" ]
+check "trace over a directory replaced it" [ -d "$B/ro/T.safetensors" ]
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
