@@ -64,7 +64,8 @@ static inline real fast_exp(real x) { return exp(x); }
 #else
 static inline float fast_exp(float x) {
     x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    float k = __builtin_roundf(x * 1.44269504088896341f);
+    // round to nearest by the 1.5 * 2^23 trick: no libm call, so the loop vectorises
+    float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - k * 0.693145751953125f - k * 1.428606765330187045e-06f;
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.16666667f + r * (0.041666668f + r * (0.0083333338f + r * 0.0013888889f)))));
     int32_t bits = ((int32_t)k + 127) << 23;
