@@ -219,9 +219,9 @@ static cJSON *timing_json(const Timing *t) {
     return a;
 }
 
-static void print_json(const BenchOptions *b, const BenchResult *r) {
+// What was run: the shape, the network, the machine's BLAS.
+static void add_setup_json(cJSON *o, const BenchOptions *b, const BenchResult *r) {
     const TRMConfig *c = &r->cfg;
-    cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "impl", "trm-c");
     cJSON_AddStringToObject(o, "preset", b->preset);
     cJSON_AddStringToObject(o, "method", b->method);
@@ -241,6 +241,11 @@ static void print_json(const BenchOptions *b, const BenchResult *r) {
     cJSON_AddStringToObject(o, "openblas_config", openblas_get_config());
     cJSON_AddNumberToObject(o, "warmup", b->warmup);
     cJSON_AddNumberToObject(o, "repeats", b->repeats);
+}
+
+static void print_json(const BenchOptions *b, const BenchResult *r) {
+    cJSON *o = cJSON_CreateObject();
+    add_setup_json(o, b, r);
     cJSON_AddNumberToObject(o, "train_steps_per_repeat", r->steps_per_unit);
     cJSON_AddNumberToObject(o, "train_median_s", r->train.median);
     cJSON_AddItemToObject(o, "train_times_s", timing_json(&r->train));
@@ -248,7 +253,7 @@ static void print_json(const BenchOptions *b, const BenchResult *r) {
     cJSON_AddNumberToObject(o, "infer_median_s", r->infer.median);
     cJSON_AddItemToObject(o, "infer_times_s", timing_json(&r->infer));
     cJSON_AddNumberToObject(o, "infer_puzzles_per_s", r->infer_rate);
-    cJSON_AddNumberToObject(o, "train_gflop_per_step", flops_train_step(c, b->batch) / 1e9);
+    cJSON_AddNumberToObject(o, "train_gflop_per_step", flops_train_step(&r->cfg, b->batch) / 1e9);
     cJSON_AddNumberToObject(o, "model_gflops_per_s", r->train_gflops);
     cJSON_AddNumberToObject(o, "infer_gflops_per_s", r->infer_gflops);
     cJSON_AddNumberToObject(o, "sgemm_model_shape_gflops_per_s", r->sgemm.model_shape);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 int err_set(char *err, const char *fmt, ...) {
@@ -42,6 +43,24 @@ void *xcalloc(size_t count, size_t size) {
 void *xrealloc(void *ptr, size_t size) {
     void *p = realloc(ptr, size ? size : 1);
     if (!p) die("out of memory reallocating %zu bytes", size);
+    return p;
+}
+
+void *xcalloc_huge(size_t count, size_t size) {
+    if (size && count > SIZE_MAX / size) die("allocation of %zu x %zu bytes overflows", count, size);
+    size_t bytes = count * size;
+    const size_t huge = (size_t)2 << 20;
+    if (bytes < 2 * huge) return xcalloc(count, size);
+    // Large buffers in 2 MiB pages: a first touch of a fresh 4 KiB page costs a fault, and
+    // on the virtual machines this runs on faults are expensive (about 35x the cost of
+    // rewriting the page); transparent huge pages cut their number 512-fold.
+    size_t rounded = (bytes + huge - 1) / huge * huge;
+    void *p = aligned_alloc(huge, rounded);
+    if (!p) die("out of memory allocating %zu bytes", bytes);
+#ifdef MADV_HUGEPAGE
+    madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    memset(p, 0, bytes);
     return p;
 }
 

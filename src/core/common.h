@@ -37,6 +37,7 @@ void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void *xmalloc(size_t size);
 void *xcalloc(size_t count, size_t size);   // checks count*size for overflow
 void *xrealloc(void *ptr, size_t size);
+void *xcalloc_huge(size_t count, size_t size);   // zeroed, in huge pages when large; free()
 char *xstrdup(const char *s);
 
 double now_seconds(void);                   // monotonic clock

@@ -142,7 +142,7 @@ void model_create(Model *m, const TRMConfig *c, uint64_t seed) {
 // between applications in model_backward, so they must not be touched inside a block.
 enum { S_TMP, S_ACT, S_DACT, S_DWIDE, S_DA, S_DB, S_T1, S_T2, S_GY, S_GZ, S_COUNT };
 
-static real *alloc_real(size_t n) { return xcalloc(n, sizeof(real)); }
+static real *alloc_real(size_t n) { return xcalloc_huge(n, sizeof(real)); }
 
 static void free_plan(Model *m) {
     for (int k = 0; k < m->num_calls; k++) {

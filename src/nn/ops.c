@@ -192,19 +192,25 @@ static void scatter(real *dst, const real *tile, size_t stride, int Lt, int hd) 
     for (int j = 0; j < Lt; j++) memcpy(dst + (size_t)j * stride, tile + (size_t)j * hd, sizeof(real) * hd);
 }
 
-// Per-thread work space for one (sequence, head).
-typedef struct { real *q, *k, *v, *t, *kt, *p, *pt, *dp; } AttnWork;
+// Per-thread work space for one (sequence, head). It lives as long as the thread (the
+// OpenMP pool keeps its threads) and only grows, so no call allocates fresh memory: on
+// these virtual machines first-touch page faults cost more than the arithmetic.
+typedef struct { real *q, *k, *v, *t, *kt, *dO, *D, *p, *pt, *dp; } AttnWork;
 
-static AttnWork attn_work(int Lt, int hd, bool backward) {
-    size_t tile = (size_t)Lt * hd, sq = (size_t)Lt * Lt;
-    AttnWork w = { xmalloc(sizeof(real) * tile), xmalloc(sizeof(real) * tile), xmalloc(sizeof(real) * tile),
-                   xmalloc(sizeof(real) * tile), xmalloc(sizeof(real) * tile), xmalloc(sizeof(real) * sq),
-                   backward ? xmalloc(sizeof(real) * sq) : NULL, backward ? xmalloc(sizeof(real) * sq) : NULL };
+static _Thread_local real *attn_buf;
+static _Thread_local size_t attn_buf_len;
+
+static AttnWork attn_work(int Lt, int hd) {
+    size_t tile = (size_t)Lt * hd, sq = (size_t)Lt * Lt, need = 6 * tile + Lt + 3 * sq;
+    if (need > attn_buf_len) {
+        free(attn_buf);
+        attn_buf = xcalloc_huge(need, sizeof(real));
+        attn_buf_len = need;
+    }
+    real *b = attn_buf;
+    AttnWork w = { b, b + tile, b + 2 * tile, b + 3 * tile, b + 4 * tile, b + 5 * tile, b + 6 * tile,
+                   b + 6 * tile + Lt, b + 6 * tile + Lt + sq, b + 6 * tile + Lt + 2 * sq };
     return w;
-}
-
-static void attn_work_free(AttnWork *w) {
-    free(w->q); free(w->k); free(w->v); free(w->t); free(w->kt); free(w->p); free(w->pt); free(w->dp);
 }
 
 // P = softmax(scale Q K^T) row by row; with lse given, P = exp(scale Q K^T - lse) instead
@@ -234,7 +240,7 @@ void attention_forward(real *out, real *lse, const real *qkv, int B, int Lt, int
     real scale = (real)(1.0 / sqrt((double)hd));
 #pragma omp parallel
     {
-        AttnWork w = attn_work(Lt, hd, false);
+        AttnWork w = attn_work(Lt, hd);
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * H; bh++) {
             int b = bh / H, h = bh % H;
@@ -246,7 +252,6 @@ void attention_forward(real *out, real *lse, const real *qkv, int B, int Lt, int
             small_mm(w.t, w.p, w.v, Lt, hd, Lt, false);            // O = P V
             scatter(out + (size_t)b * Lt * d + h * hd, w.t, d, Lt, hd);
         }
-        attn_work_free(&w);
     }
 }
 
@@ -260,8 +265,8 @@ void attention_backward(real *dqkv, const real *dout, const real *qkv, const rea
     real scale = (real)(1.0 / sqrt((double)hd));
 #pragma omp parallel
     {
-        AttnWork w = attn_work(Lt, hd, true);
-        real *dO = xmalloc(sizeof(real) * Lt * hd), *D = xmalloc(sizeof(real) * Lt);
+        AttnWork w = attn_work(Lt, hd);
+        real *dO = w.dO, *D = w.D;
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * H; bh++) {
             int b = bh / H, h = bh % H;
@@ -294,9 +299,6 @@ void attention_backward(real *dqkv, const real *dout, const real *qkv, const rea
             small_mm(w.t, w.pt, w.q, Lt, hd, Lt, false);            // dK = scale dS^T Q
             scatter(dbase + d, w.t, stride, Lt, hd);
         }
-        attn_work_free(&w);
-        free(dO);
-        free(D);
     }
 }
 
