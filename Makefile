@@ -18,10 +18,12 @@ LDFLAGS += -fopenmp $(if $(filter 1,$(SAN)),-fsanitize=address$(comma)undefined)
 # OpenBLAS built with OpenMP shares our OpenMP threads; the default pthread build keeps a
 # second pool whose threads fight OpenMP's for the same cores (see docs/benchmarks.md).
 OMPBLAS := /usr/lib/x86_64-linux-gnu/openblas-openmp
-LDLIBS  := $(if $(wildcard $(OMPBLAS)/libopenblas.so.0),$(OMPBLAS)/libopenblas.so.0 -Wl$(comma)-rpath$(comma)$(OMPBLAS),-lopenblas) -lcjson -lm
+# Expanded at link time (after tools/deps.sh may have installed it), hence = and $(shell).
+LDLIBS   = $(shell test -e $(OMPBLAS)/libopenblas.so.0 && echo $(OMPBLAS)/libopenblas.so.0 -Wl,-rpath,$(OMPBLAS) || echo -lopenblas) -lcjson -lm
 
 LIB_SRC  := $(wildcard src/core/*.c src/nn/*.c src/io/*.c src/tasks/*.c src/train/*.c src/eval/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
+
 TEST_SRC := $(wildcard tests/test_*.c)
 # Tests named test_f64_* link a double-precision build of the library (-DTRM_DOUBLE),
 # used by finite-difference gradient checks.
@@ -80,7 +82,7 @@ test: $(BUILD)/trm $(TESTS)
 clean:
 	rm -rf build build-san
 
-.PHONY: all test clean fixtures run
+.PHONY: all test clean fixtures run reproduce
 .SECONDARY:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -92,3 +94,8 @@ run: $(BUILD)/trm
 	    --minutes $(RUN_MINUTES) --out runs/dis-compact-quick --quiet > /dev/null
 	$(BUILD)/trm eval --model runs/dis-compact-quick/model.safetensors \
 	    --data runs/nqueens-paper/test.txt --table
+
+# The full N-Queens reproduction (docs/results.md): make reproduce MINUTES=60
+MINUTES ?= 60
+reproduce: $(BUILD)/trm
+	TRM=$(BUILD)/trm sh tools/reproduce_nqueens.sh $(MINUTES)

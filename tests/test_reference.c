@@ -86,8 +86,7 @@ static void run_fixture(const char *path) {
     bj = cJSON_GetObjectItem(meta, "batch");
     int B = bj ? bj->valueint : 0;
     cJSON_Delete(meta);
-    int L = cfg.seq_len, V = cfg.vocab, d = cfg.hidden;
-    size_t Nd = (size_t)B * cfg_ltot(&cfg) * d;
+    int L = cfg.seq_len, V = cfg.vocab;
 
     Model m;
     model_create(&m, &cfg, 1);
@@ -142,7 +141,6 @@ static void run_fixture(const char *path) {
         worst_grad = fmax(worst_grad, g);
         free(tokens); free(labels); free(t); free(reset); free(reset8);
     }
-    (void)Nd;
     free(ids); free(dlogits); free(dq); free(correct);
     carry_free(&carry);
     model_free(&m);

@@ -18,7 +18,7 @@ static int load_split(const Task *t, const char *dir, const char *name, Dataset 
 
 int cmd_train(int argc, char **argv) {
     const char *task_name = "nqueens", *data = NULL, *method = "dis", *preset = "compact", *out = NULL;
-    const char *opt = "adamw", *targets = "linear", *feed = "input", *split = "paper";
+    const char *opt = "adamw", *targets = "linear", *feed = "input", *split = "paper", *loss = "stablemax";
     uint64_t seed = 0, data_seed = 42;
     int batch = 128, threads = 0, N_sup = 0, T = 0, n = 0;
     long steps = 0, eval_every = 0, warmup = 100, log_every = 20;
@@ -48,6 +48,7 @@ int cmd_train(int argc, char **argv) {
         { "min-ratio", ARG_DOUBLE, &min_ratio, "cosine decay to lr*min-ratio over the run's --steps (1: constant)", 0, 1 },
         { "puzzle-lr", ARG_DOUBLE, &puzzle_lr, "sign-SGD learning rate of the puzzle embedding", 0, 10 },
         { "ema", ARG_DOUBLE, &ema, "EMA rate of the weights (0: off; official TRM: 0.999)", 0, 1 },
+        { "loss", ARG_STR, &loss, "stablemax (official) | softmax cross-entropy", 0, 0 },
         { "targets", ARG_STR, &targets, "DIS targets: linear | mask | replace", 0, 0 },
         { "feed", ARG_STR, &feed, "DIS tokens at steps t > 1: input | pred", 0, 0 },
         { "step-weights", ARG_FLAG, &step_weights, "DIS: linearly increasing step weights", 0, 0 },
@@ -97,7 +98,9 @@ int cmd_train(int argc, char **argv) {
         if (N_sup) c.N_sup = N_sup;
         if (T) c.T = T;
         if (n) c.n = n;
-        if (cfg_validate(&c, err)) rc = fail("%s", err);
+        if (!strcmp(loss, "softmax")) c.loss = LOSS_SOFTMAX;
+        else if (strcmp(loss, "stablemax")) rc = fail("--loss: '%s' (expected stablemax or softmax)", loss);
+        if (!rc && cfg_validate(&c, err)) rc = fail("%s", err);
     }
     char state[4096];
     snprintf(state, sizeof state, "%s/state.safetensors", out);

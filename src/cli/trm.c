@@ -28,9 +28,7 @@ static const struct { const char *name; int (*run)(int, char **); const char *he
 int fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "trm: error: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    error_vprint(fmt, ap);
     va_end(ap);
     return 1;
 }

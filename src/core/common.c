@@ -17,12 +17,16 @@ int err_set(char *err, const char *fmt, ...) {
     return -1;
 }
 
-void die(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
+void error_vprint(const char *fmt, va_list ap) {
     fprintf(stderr, "trm: error: ");
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n");
+}
+
+void die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    error_vprint(fmt, ap);
     va_end(ap);
     exit(1);
 }

@@ -32,6 +32,9 @@ typedef float real;
 #define ERR_LEN 512
 int err_set(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+// Print "trm: error: <message>" as one line on stderr.
+#include <stdarg.h>
+void error_vprint(const char *fmt, va_list ap);
 // Unrecoverable errors (out of memory, broken invariants): print and exit(1).
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void *xmalloc(size_t size);

@@ -188,7 +188,7 @@ static void trm_step(Trainer *t) {
     // Halting: at N_sup steps, or when q_halt > 0; with probability `explore` a row must
     // first reach a random floor in [2, N_sup].
     int done = 0;
-    double acc = 0, exact = 0;
+    double exact = 0;
     for (int b = 0; b < B; b++) {
         t->row_steps[b]++;
         bool halt = t->row_steps[b] >= N || m->q[b * 2] > 0;
@@ -200,7 +200,6 @@ static void trm_step(Trainer *t) {
             exact += t->correct[b];
         }
     }
-    (void)acc;
     t->acc.loss += (ls.loss + 0.5 * q) / B;
     t->acc.n++;
     t->acc.last_step_loss += ls.loss / B;
