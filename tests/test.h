@@ -5,7 +5,10 @@
 #define TRM_TEST_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#include "common.h"
 
 static int test_passed_, test_failed_;
 
@@ -25,6 +28,24 @@ static int test_passed_, test_failed_;
         CHECK(fabs(a_ - b_) <= t_, "%s: %.10g vs %.10g (tol %.3g)",        \
               (what), a_, b_, t_);                                         \
     } while (0)
+
+// Whole-file helpers for tests that write and corrupt files (they die() on I/O errors).
+static inline void write_bytes(const char *path, const void *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0) die("cannot write %s", path);
+}
+
+static inline uint8_t *read_bytes(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) die("cannot read %s", path);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = xmalloc(*n);
+    if (*n && fread(p, 1, *n, f) != *n) die("short read %s", path);
+    fclose(f);
+    return p;
+}
 
 static inline int test_summary(const char *name) {
     printf("%s: %d passed, %d failed\n", name, test_passed_, test_failed_);

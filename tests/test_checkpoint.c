@@ -18,23 +18,6 @@ static void in_dir(char *out, size_t size, const char *name) {
     snprintf(out, size, "%s/%s", dir, name);
 }
 
-static void write_bytes(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0) die("cannot write %s", path);
-}
-
-static uint8_t *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) die("cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = xmalloc(*n);
-    if (*n && fread(p, 1, *n, f) != *n) die("short read %s", path);
-    fclose(f);
-    return p;
-}
-
 static bool all_zero(const void *p, size_t n) {
     const uint8_t *b = p;
     for (size_t i = 0; i < n; i++)

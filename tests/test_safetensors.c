@@ -17,22 +17,6 @@ static void in_dir(char *out, size_t size, const char *name) {
     snprintf(out, size, "%s/%s", dir, name);
 }
 
-static void write_bytes(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) die("cannot write %s", path);
-}
-
-static uint8_t *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) die("cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = xmalloc(*n);
-    if (fread(p, 1, *n, f) != *n) die("short read %s", path);
-    fclose(f);
-    return p;
-}
 
 // A file whose length field says hlen, followed by json (hlen need not match) and data.
 static void write_raw(const char *path, uint64_t hlen, const char *json, size_t jlen,

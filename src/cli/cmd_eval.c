@@ -13,8 +13,10 @@
     { "feed", ARG_STR, &feed, "tokens at steps t > 1: input | pred (default: as trained)", 0, 0 }, \
     { "threads", ARG_INT, &threads, "threads (0: all cores)", 0, 1024 }
 
-// Shared set-up: options, model, inference settings.
-static int setup(LoadedModel *lm, InferOptions *io, const char *model, const char *feed, int threads) {
+// Shared set-up: threads, the model, its inference settings, and the data file when one
+// is given (on any failure nothing stays allocated).
+static int setup(LoadedModel *lm, InferOptions *io, const char *model, const char *feed, int threads,
+                 const char *data, Dataset *ds) {
     char err[ERR_LEN];
     if (!model) return fail("--model FILE is required");
     set_threads(threads);
@@ -25,11 +27,11 @@ static int setup(LoadedModel *lm, InferOptions *io, const char *model, const cha
     io->guidance = w;
     io->batch = batch;
     io->feed = lm->feed;
-    if (feed && feed_parse(feed, &io->feed)) {
-        model_free(&lm->m);
-        return fail("--feed: '%s' (expected input or pred)", feed);
-    }
-    return 0;
+    int rc = 0;
+    if (feed && feed_parse(feed, &io->feed)) rc = fail("--feed: '%s' (expected input or pred)", feed);
+    else if (data && dataset_load(lm->task, data, ds, err)) rc = fail("%s", err);
+    if (rc) model_free(&lm->m);
+    return rc;
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -46,13 +48,8 @@ int cmd_eval(int argc, char **argv) {
     if (rc) return rc;
     if (!data) return fail("--data FILE is required");
     LoadedModel lm;
-    if ((rc = setup(&lm, &io, model, feed, threads))) return rc;
-    char err[ERR_LEN];
     Dataset ds;
-    if (dataset_load(lm.task, data, &ds, err)) {
-        model_free(&lm.m);
-        return fail("%s", err);
-    }
+    if ((rc = setup(&lm, &io, model, feed, threads, data, &ds))) return rc;
     EvalResult r;
     evaluate(&lm.m, lm.task, &ds, &io, &r, NULL, NULL);
     if (table) {
@@ -118,8 +115,8 @@ int cmd_solve(int argc, char **argv) {
                            sizeof spec / sizeof *spec);
     if (rc) return rc;
     LoadedModel lm;
-    if ((rc = setup(&lm, &io, model, feed, threads))) return rc;
     Dataset ds;
+    if ((rc = setup(&lm, &io, model, feed, threads, NULL, NULL))) return rc;
     if ((rc = read_puzzles(lm.task, &ds))) {
         model_free(&lm.m);
         return rc;
@@ -159,13 +156,9 @@ int cmd_trace(int argc, char **argv) {
     if (rc) return rc;
     if (!data || !out) return fail("--data FILE and --out FILE are required");
     LoadedModel lm;
-    if ((rc = setup(&lm, &io, model, feed, threads))) return rc;
-    char err[ERR_LEN];
     Dataset ds;
-    if (dataset_load(lm.task, data, &ds, err)) {
-        model_free(&lm.m);
-        return fail("%s", err);
-    }
+    if ((rc = setup(&lm, &io, model, feed, threads, data, &ds))) return rc;
+    char err[ERR_LEN];
     if (limit && limit < ds.n) ds.n = limit;
     int S = io.steps, L = lm.m.cfg.seq_len, V = lm.m.cfg.vocab;
     size_t cells = (size_t)S * ds.n * L;

@@ -49,7 +49,7 @@ int cmd_train(int argc, char **argv) {
         { "puzzle-lr", ARG_DOUBLE, &puzzle_lr, "sign-SGD learning rate of the puzzle embedding", 0, 10 },
         { "ema", ARG_DOUBLE, &ema, "EMA rate of the weights (0: off; official TRM: 0.999)", 0, 1 },
         { "loss", ARG_STR, &loss, "stablemax (official) | softmax cross-entropy", 0, 0 },
-        { "targets", ARG_STR, &targets, "DIS targets: linear | mask | replace", 0, 0 },
+        { "targets", ARG_STR, &targets, "DIS targets: linear | mask | replace | answer (control)", 0, 0 },
         { "feed", ARG_STR, &feed, "DIS tokens at steps t > 1: input | pred", 0, 0 },
         { "step-weights", ARG_FLAG, &step_weights, "DIS: linearly increasing step weights", 0, 0 },
         { "explore", ARG_DOUBLE, &explore, "TRM: halting exploration probability", 0, 1 },
@@ -73,7 +73,7 @@ int cmd_train(int argc, char **argv) {
     if (!strcmp(opt, "adamw")) o.opt.kind = OPT_ADAMW;
     else if (!strcmp(opt, "adam-atan2")) o.opt.kind = OPT_ADAM_ATAN2;
     else return fail("--opt: '%s' (expected adamw or adam-atan2)", opt);
-    if (target_kind_parse(targets, &o.targets)) return fail("--targets: '%s' (expected linear, mask or replace)", targets);
+    if (target_kind_parse(targets, &o.targets)) return fail("--targets: '%s' (expected linear, mask, replace or answer)", targets);
     if (feed_parse(feed, &o.feed)) return fail("--feed: '%s' (expected input or pred)", feed);
     if (!steps && epochs <= 0 && minutes <= 0) return fail("give a budget: --steps, --epochs or --minutes");
     o.batch = batch; o.max_steps = steps; o.epochs = epochs; o.minutes = minutes;

@@ -9,12 +9,14 @@ int target_kind_parse(const char *s, TargetKind *k) {
     if (!strcmp(s, "linear")) *k = TARGETS_LINEAR;
     else if (!strcmp(s, "mask")) *k = TARGETS_MASK;
     else if (!strcmp(s, "replace")) *k = TARGETS_REPLACE;
+    else if (!strcmp(s, "answer")) *k = TARGETS_ANSWER;
     else return -1;
     return 0;
 }
 
 const char *target_kind_name(TargetKind k) {
-    return k == TARGETS_MASK ? "mask" : k == TARGETS_REPLACE ? "replace" : "linear";
+    static const char *names[] = { "linear", "mask", "replace", "answer" };
+    return names[k];
 }
 
 void target_path_draw(TargetPath *p, Rng *r, const int32_t *input, const int32_t *label, int L, int V) {
@@ -39,6 +41,10 @@ void target_path_draw(TargetPath *p, Rng *r, const int32_t *input, const int32_t
 
 void target_frame(int32_t *out, TargetKind kind, const TargetPath *p, const int32_t *input,
                   const int32_t *label, int L, int t, int N) {
+    if (kind == TARGETS_ANSWER) {
+        memcpy(out, label, sizeof(int32_t) * L);
+        return;
+    }
     if (kind == TARGETS_LINEAR) {
         long revealed = (long)t * p->n_diff / N;   // floor(t |D| / N): linear in t
         for (int i = 0; i < L; i++) out[i] = p->rank[i] < revealed ? label[i] : input[i];

@@ -14,9 +14,10 @@ typedef enum {
     TARGETS_MASK,      // paper Eq. 22, masking: each answer cell is masked (PAD, 0) with
                        // probability 1 - t/N
     TARGETS_REPLACE,   // paper Eq. 22, replacement: ... replaced by a random token in [1, V)
+    TARGETS_ANSWER,    // control: every step toward y* (deep supervision without halting)
 } TargetKind;
 
-int target_kind_parse(const char *s, TargetKind *k);   // "linear" | "mask" | "replace"
+int target_kind_parse(const char *s, TargetKind *k);   // "linear" | "mask" | "replace" | "answer"
 const char *target_kind_name(TargetKind k);
 
 // The path of one example, drawn once when the example enters (so its N frames are
