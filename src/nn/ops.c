@@ -144,9 +144,10 @@ void rope_backward(real *dqkv, const real *cos_t, const real *sin_t, int B, int 
 // small_mm, whose loops vectorise over the output columns. No sum changes order with
 // the thread count, so results are reproducible bit for bit.
 
-// C[M][N] = A[M][K] B[K][N] (+ C when acc), all row-major and contiguous. Four rows of C
-// and up to 32 columns are accumulated at once, so each load of B feeds four FMAs.
-static void small_mm(real *C, const real *A, const real *B, int M, int N, int K, bool acc) {
+// C[M][N] = A[M][K] B[K][N], all row-major and contiguous; with transA, A is stored as
+// its transpose [K][M] (saves transposing P and dS in the backward). Four rows of C and up
+// to 32 columns are accumulated at once, so each load of B feeds four FMAs.
+static void small_mm(real *C, const real *A, const real *B, int M, int N, int K, bool transA) {
     enum { RB = 4, CB = 32 };
     for (int i0 = 0; i0 < M; i0 += RB) {
         int rows = MIN(RB, M - i0);
@@ -154,12 +155,12 @@ static void small_mm(real *C, const real *A, const real *B, int M, int N, int K,
             int w = MIN(CB, N - j0);
             real c[RB][CB];
             for (int r = 0; r < RB; r++)
-                for (int j = 0; j < CB; j++) c[r][j] = acc && r < rows && j < w ? C[(size_t)(i0 + r) * N + j0 + j] : 0;
+                for (int j = 0; j < CB; j++) c[r][j] = 0;
             if (rows == RB && w == CB) {
                 for (int k = 0; k < K; k++) {
                     const real *b = B + (size_t)k * N + j0;
                     for (int r = 0; r < RB; r++) {
-                        real a = A[(size_t)(i0 + r) * K + k];
+                        real a = transA ? A[(size_t)k * M + i0 + r] : A[(size_t)(i0 + r) * K + k];
                         for (int j = 0; j < CB; j++) c[r][j] += a * b[j];
                     }
                 }
@@ -167,7 +168,7 @@ static void small_mm(real *C, const real *A, const real *B, int M, int N, int K,
                 for (int k = 0; k < K; k++) {
                     const real *b = B + (size_t)k * N + j0;
                     for (int r = 0; r < rows; r++) {
-                        real a = A[(size_t)(i0 + r) * K + k];
+                        real a = transA ? A[(size_t)k * M + i0 + r] : A[(size_t)(i0 + r) * K + k];
                         for (int j = 0; j < w; j++) c[r][j] += a * b[j];
                     }
                 }
@@ -195,13 +196,13 @@ static void scatter(real *dst, const real *tile, size_t stride, int Lt, int hd) 
 // Per-thread work space for one (sequence, head). It lives as long as the thread (the
 // OpenMP pool keeps its threads) and only grows, so no call allocates fresh memory: on
 // these virtual machines first-touch page faults cost more than the arithmetic.
-typedef struct { real *q, *k, *v, *t, *kt, *dO, *D, *p, *pt, *dp; } AttnWork;
+typedef struct { real *q, *k, *v, *t, *kt, *dO, *D, *p, *dp; } AttnWork;
 
 static _Thread_local real *attn_buf;
 static _Thread_local size_t attn_buf_len;
 
 static AttnWork attn_work(int Lt, int hd) {
-    size_t tile = (size_t)Lt * hd, sq = (size_t)Lt * Lt, need = 6 * tile + Lt + 3 * sq;
+    size_t tile = (size_t)Lt * hd, sq = (size_t)Lt * Lt, need = 6 * tile + Lt + 2 * sq;
     if (need > attn_buf_len) {
         free(attn_buf);
         attn_buf = xcalloc_huge(need, sizeof(real));
@@ -209,7 +210,7 @@ static AttnWork attn_work(int Lt, int hd) {
     }
     real *b = attn_buf;
     AttnWork w = { b, b + tile, b + 2 * tile, b + 3 * tile, b + 4 * tile, b + 5 * tile, b + 6 * tile,
-                   b + 6 * tile + Lt, b + 6 * tile + Lt + sq, b + 6 * tile + Lt + 2 * sq };
+                   b + 6 * tile + Lt, b + 6 * tile + Lt + sq };
     return w;
 }
 
@@ -283,8 +284,7 @@ void attention_backward(real *dqkv, const real *dout, const real *qkv, const rea
                 D[i] = s;
             }
             attn_probs(&w, Lt, hd, scale, lse + (size_t)bh * Lt, NULL);
-            transpose(w.pt, w.p, Lt, Lt);
-            small_mm(w.t, w.pt, dO, Lt, hd, Lt, false);             // dV = P^T dO
+            small_mm(w.t, w.p, dO, Lt, hd, Lt, true);               // dV = P^T dO
             scatter(dbase + 2 * d, w.t, stride, Lt, hd);
             transpose(w.kt, w.v, Lt, hd);                           // V^T
             small_mm(w.dp, dO, w.kt, Lt, Lt, hd, false);            // dP = dO V^T
@@ -295,8 +295,7 @@ void attention_backward(real *dqkv, const real *dout, const real *qkv, const rea
                 }
             small_mm(w.t, w.dp, w.k, Lt, hd, Lt, false);            // dQ = scale dS K
             scatter(dbase, w.t, stride, Lt, hd);
-            transpose(w.pt, w.dp, Lt, Lt);
-            small_mm(w.t, w.pt, w.q, Lt, hd, Lt, false);            // dK = scale dS^T Q
+            small_mm(w.t, w.dp, w.q, Lt, hd, Lt, true);             // dK = scale dS^T Q
             scatter(dbase + d, w.t, stride, Lt, hd);
         }
     }

@@ -399,6 +399,7 @@ static void evaluate_now(Trainer *t, const Dataset *test, EvalResult *r) {
     InferOptions io;
     infer_defaults(&io, &t->m->cfg);
     io.feed = t->o.feed;
+    io.batch = t->o.batch;   // the training plan serves: no second, larger plan with gradients
     real *backup = t->ema ? xmalloc(t->m->table.n_dense * sizeof(real)) : NULL;
     if (t->ema) swap_in_ema(t, backup, true);
     evaluate(t->m, t->task, test, &io, r, NULL, NULL);
