@@ -131,6 +131,13 @@ if [ $HAVE_PY -eq 1 ]; then
         'd["puzzles"] == 8 and len(d["per_step"]) == 6 and 0 <= d["exact"] <= 1 and 0 <= d["valid"] <= 1 and sum(g["puzzles"] for g in d["per_group"]) == 8 and d["network_calls_per_puzzle"] == 18'
 fi
 
+"$TRM" eval --model "$R/model.safetensors" --data "$S/test.txt" $THREADS --table --save "$T/saved.json" \
+    > "$T/table.txt" 2> "$T/err"
+check "eval --table --save: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+check "eval --table: per-step table" grep -q -E '^step +exact +valid' "$T/table.txt"
+check "eval --save: the same JSON as stdout" has "$T/saved.json" '"network_calls_per_puzzle":'
+check "eval --save: no temp file left" [ "$(ls "$T" | grep -c 'saved.json.tmp')" -eq 0 ]
+
 "$TRM" solve --model "$R/model.safetensors" $THREADS < "$T/boards.txt" > "$T/solved.txt" 2> "$T/err"
 check "solve: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
 check "solve: $(lines "$T/solved.txt") lines for 3 boards" [ "$(lines "$T/solved.txt")" -eq 3 ]

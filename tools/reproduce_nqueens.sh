@@ -31,9 +31,7 @@ wait
 for method in dis trm; do
     for split in paper dedup; do
         "$TRM" eval --model "$OUT/$method/model.safetensors" --data "$OUT/data-$split/test.txt" \
-            > "$OUT/$method/eval-$split.json"
-        "$TRM" eval --model "$OUT/$method/model.safetensors" --data "$OUT/data-$split/test.txt" \
-            --table > "$OUT/$method/eval-$split.txt"
+            --table --save "$OUT/$method/eval-$split.json" > "$OUT/$method/eval-$split.txt"
     done
 done
 python3 tools/results_table.py "$OUT" > "$OUT/summary.md"

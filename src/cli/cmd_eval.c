@@ -35,7 +35,7 @@ static int setup(LoadedModel *lm, InferOptions *io, const char *model, const cha
 }
 
 int cmd_eval(int argc, char **argv) {
-    const char *model = NULL, *data = NULL, *feed = NULL;
+    const char *model = NULL, *data = NULL, *feed = NULL, *save = NULL;
     bool table = false;
     int threads = 0;
     InferOptions io = { .batch = 256, .guidance = 1.0 };
@@ -43,6 +43,7 @@ int cmd_eval(int argc, char **argv) {
         INFER_OPTIONS(model, io, threads),
         { "data", ARG_STR, &data, "text data file (\"<input> <label>\" per line)", 0, 0 },
         { "table", ARG_FLAG, &table, "a table for people instead of JSON", 0, 0 },
+        { "save", ARG_STR, &save, "also write the JSON object to this file", 0, 0 },
     };
     int rc = parse_or_help(argc, argv, "usage: trm eval --model M --data FILE [options]", spec, sizeof spec / sizeof *spec);
     if (rc) return rc;
@@ -52,27 +53,28 @@ int cmd_eval(int argc, char **argv) {
     if ((rc = setup(&lm, &io, model, feed, threads, data, &ds))) return rc;
     EvalResult r;
     evaluate(&lm.m, lm.task, &ds, &io, &r, NULL, NULL);
-    if (table) {
-        printf("%s on %s (task %s, feed %s, guidance %g)\n", model, data, lm.task->name, feed_name(io.feed), io.guidance);
-        eval_print_table(stdout, &r, lm.task->group_name);
-        eval_result_free(&r);
-        dataset_free(&ds);
-        model_free(&lm.m);
-        return 0;
-    }
     cJSON *j = eval_result_json(&r);
     cJSON_AddStringToObject(j, "model", model);
     cJSON_AddStringToObject(j, "data", data);
     cJSON_AddNumberToObject(j, "guidance", io.guidance);
     cJSON_AddStringToObject(j, "feed", feed_name(io.feed));
     char *s = cJSON_Print(j);
-    printf("%s\n", s);
+    if (table) {
+        printf("%s on %s (task %s, feed %s, guidance %g)\n", model, data, lm.task->name, feed_name(io.feed), io.guidance);
+        eval_print_table(stdout, &r, lm.task->group_name);
+    } else {
+        printf("%s\n", s);
+    }
+    if (save) {
+        char err[ERR_LEN];
+        if (write_file_atomic(save, s, strlen(s), err)) rc = fail("%s", err);
+    }
     free(s);
     cJSON_Delete(j);
     eval_result_free(&r);
     dataset_free(&ds);
     model_free(&lm.m);
-    return 0;
+    return rc;
 }
 
 // Read puzzles from stdin, one per line; nothing is printed unless every line parses.

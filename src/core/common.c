@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <time.h>
 
 int err_set(char *err, const char *fmt, ...) {
@@ -79,4 +81,23 @@ double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t n, char *err) {
+    size_t len = strlen(path) + 32;
+    char *tmp = xmalloc(len);
+    snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    int rc = 0;
+    if (!f) rc = err_set(err, "%s: cannot create: %s", path, strerror(errno));
+    else {
+        bool ok = fwrite(data, 1, n, f) == n;
+        ok = (fclose(f) == 0) && ok;
+        if (!ok || rename(tmp, path) != 0) {
+            rc = err_set(err, "%s: cannot write: %s", path, strerror(errno));
+            remove(tmp);
+        }
+    }
+    free(tmp);
+    return rc;
 }

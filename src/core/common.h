@@ -44,6 +44,8 @@ void *xcalloc_huge(size_t count, size_t size);   // zeroed, in huge pages when l
 char *xstrdup(const char *s);
 
 double now_seconds(void);                   // monotonic clock
+// Write n bytes to path through a temporary file and a rename: readers never see half a file.
+int write_file_atomic(const char *path, const void *data, size_t n, char *err);
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
