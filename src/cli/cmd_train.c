@@ -21,7 +21,7 @@ int cmd_train(int argc, char **argv) {
     const char *opt = "adamw", *targets = "linear", *feed = "input", *split = "paper", *loss = "stablemax";
     uint64_t seed = 0, data_seed = 42;
     int batch = 128, threads = 0, N_sup = 0, T = 0, n = 0;
-    long steps = 0, eval_every = 0, warmup = 100, log_every = 20;
+    long steps = 0, eval_every = 0, warmup = 100, log_every = 20, direct_steps = 0;
     double minutes = 0, epochs = 0, lr = 1e-3, wd = 0.1, beta2 = 0.95, puzzle_lr = 1e-2, ema = 0;
     double min_ratio = 1.0, explore = 0.1;
     bool resume = false, step_weights = false, quiet = false;
@@ -52,6 +52,7 @@ int cmd_train(int argc, char **argv) {
         { "targets", ARG_STR, &targets, "DIS targets: linear | mask | replace | answer (control)", 0, 0 },
         { "feed", ARG_STR, &feed, "DIS tokens at steps t > 1: input | pred", 0, 0 },
         { "step-weights", ARG_FLAG, &step_weights, "DIS: linearly increasing step weights", 0, 0 },
+        { "direct-steps", ARG_LONG, &direct_steps, "DIS: first train step 1 alone toward the answer, this many steps", 0, 1e12 },
         { "explore", ARG_DOUBLE, &explore, "TRM: halting exploration probability", 0, 1 },
         { "eval-every", ARG_LONG, &eval_every, "optimizer steps between evaluations and checkpoints", 0, 1e12 },
         { "log-every", ARG_LONG, &log_every, "optimizer steps between metric lines", 1, 1e12 },
@@ -78,7 +79,7 @@ int cmd_train(int argc, char **argv) {
     if (!steps && epochs <= 0 && minutes <= 0) return fail("give a budget: --steps, --epochs or --minutes");
     o.batch = batch; o.max_steps = steps; o.epochs = epochs; o.minutes = minutes;
     o.opt.lr = lr; o.opt.wd = wd; o.opt.beta2 = beta2; o.warmup = warmup; o.min_ratio = min_ratio;
-    o.schedule_steps = steps; o.puzzle_lr = puzzle_lr; o.ema = ema; o.step_weights = step_weights;
+    o.schedule_steps = steps; o.puzzle_lr = puzzle_lr; o.ema = ema; o.step_weights = step_weights; o.direct_steps = direct_steps;
     o.explore = explore; o.eval_every = eval_every; o.log_every = log_every; o.seed = seed;
     o.out_dir = out; o.quiet = quiet;
     set_threads(threads);

@@ -145,10 +145,15 @@ static void dis_batch(Trainer *t) {
     }
     carry_reset(m, &t->carry, NULL);
     memcpy(t->tokens, t->input, sizeof(int32_t) * B * L);
+    // Direct warm-up: a puzzle costs one supervision step instead of N, and learning here
+    // tracks the number of puzzles seen (docs/results.md), so the first steps train step 1
+    // alone toward the answer; the later steps then start from a network that places queens.
+    bool direct = t->step < t->o.direct_steps;
+    if (direct) N = 1;
     for (int s = 1; s <= N; s++) {
         for (int b = 0; b < B; b++)
-            target_frame(t->target + b * L, t->o.targets, &t->paths[b], t->input + b * L,
-                         t->label + b * L, L, s, N);
+            target_frame(t->target + b * L, direct ? TARGETS_ANSWER : t->o.targets, &t->paths[b],
+                         t->input + b * L, t->label + b * L, L, s, N);
         model_zero_grad(m);
         model_forward(m, &t->carry, t->tokens, t->ids, s, true);
         double w = t->o.step_weights ? 2.0 * s / (N + 1) : 1.0;
@@ -161,6 +166,7 @@ static void dis_batch(Trainer *t) {
             LmLossStats fin = lm_loss(c->loss, m->logits, t->label, B, L, V, 0, NULL, NULL);
             record(t, ls.loss / B, &fin, B);
             t->acc.last_step_loss += ls.loss / B;
+            t->acc.n_final++;
         } else {
             record(t, ls.loss / B, NULL, B);
         }
@@ -202,6 +208,7 @@ static void trm_step(Trainer *t) {
     }
     t->acc.loss += (ls.loss + 0.5 * q) / B;
     t->acc.n++;
+    t->acc.n_final++;
     t->acc.last_step_loss += ls.loss / B;
     t->acc.acc += ls.acc_sum / B;
     t->acc.exact += done ? exact / done : 0;
@@ -409,8 +416,8 @@ static void evaluate_now(Trainer *t, const Dataset *test, EvalResult *r) {
 
 static void log_train(Trainer *t, double rate, bool tty, double seconds) {
     TrainStats *a = &t->acc;
-    if (!a->n) return;
-    double n_final = t->o.method == METHOD_DIS ? a->n / (double)t->m->cfg.N_sup : a->n;
+    if (!a->n || !a->n_final) return;
+    double n_final = a->n_final;
     double frac = progress_fraction(t, seconds);
     double eta = frac > 0 ? seconds * (1 - frac) / frac : 0;
     if (!t->o.quiet)

@@ -32,6 +32,7 @@ typedef struct {
     TargetKind targets;       // DIS
     FeedKind feed;            // DIS: tokens of x at steps t > 1
     bool step_weights;        // DIS: linearly increasing step weights (mean 1)
+    long direct_steps;        // DIS: first train only step 1, toward the answer, for this many steps
     double explore;           // TRM: halting exploration probability
     long eval_every;          // optimizer steps between evaluations (0 = at the end only)
     long log_every;           // optimizer steps between metric lines
@@ -46,7 +47,7 @@ typedef struct {
     double loss;              // mean over the optimizer steps since the last report
     double last_step_loss;    // DIS: the final supervision step's loss
     double acc, exact;        // of the final step, against the final label
-    long n;
+    long n, n_final;          // optimizer steps; final supervision steps among them
 } TrainStats;
 
 typedef struct {
