@@ -19,7 +19,7 @@ int cmd_bench(int argc, char **argv);
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 // Parse options or print help; returns 0 to go on, 1 on error, 2 after --help.
 int parse_or_help(int argc, char **argv, const char *usage, const ArgSpec *spec, int n);
-// Create the output directory DIR (an existing directory is fine); 0, or 1 after fail().
+// Create the output directory DIR and its parents (existing ones are fine); 0, or 1 after fail().
 int make_out_dir(const char *dir);
 // Use this many threads for OpenMP and BLAS (0 = the machine's cores).
 void set_threads(int threads);

@@ -44,6 +44,18 @@ int parse_or_help(int argc, char **argv, const char *usage, const ArgSpec *spec,
 }
 
 int make_out_dir(const char *dir) {
+    // Parents first, as mkdir -p: "--out runs/dis" works in a fresh checkout.
+    char *parent = xstrdup(dir), *slash = strrchr(parent, '/');
+    while (slash && slash > parent && slash[-1] == '/') slash--;
+    if (slash && slash > parent) {
+        *slash = 0;
+        struct stat ps;
+        if (stat(parent, &ps) && make_out_dir(parent)) {
+            free(parent);
+            return 1;
+        }
+    }
+    free(parent);
     if (!mkdir(dir, 0755)) return 0;
     int e = errno;
     struct stat sb;
