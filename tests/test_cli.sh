@@ -82,6 +82,8 @@ check "data dedup: test.txt lines" [ "$(lines "$T/DD/test.txt")" -eq 200 ]
 check "data dedup: train as in paper" cmp -s "$D/train.txt" "$T/DD/train.txt"
 "$TRM" data nqueens --split paper --seed 1 --no-augment --out "$T/DN" > /dev/null 2>&1
 check "data --no-augment: 800 rows" [ "$(lines "$T/DN/train.txt")" -eq 800 ]
+"$TRM" data nqueens --split paper --seed 1 --no-augment --out "$T/nest/ed/out" > /dev/null 2> "$T/err"
+check "data: --out creates missing parents ($(cat "$T/err"))" [ -f "$T/nest/ed/out/test.txt" ]
 expect_fail "data: unknown split" "bogus|split" "$TRM" data nqueens --split bogus --seed 1 --out "$T/X"
 check "data: unknown split left a directory" [ ! -e "$T/X" ]
 expect_fail "data: unknown data set" "sudoku" "$TRM" data sudoku --out "$T/X"
