@@ -147,7 +147,8 @@ static void dis_batch(Trainer *t) {
     memcpy(t->tokens, t->input, sizeof(int32_t) * B * L);
     // Direct warm-up: a puzzle costs one supervision step instead of N, and learning here
     // tracks the number of puzzles seen (docs/results.md), so the first steps train step 1
-    // alone toward the answer; the later steps then start from a network that places queens.
+    // alone toward the answer. (In our runs the DIS schedule that follows erased what step 1
+    // had learned: its frame-1 target asks for the input again.)
     bool direct = t->step < t->o.direct_steps;
     if (direct) N = 1;
     for (int s = 1; s <= N; s++) {
