@@ -3,7 +3,8 @@
 
 Written independently of the C code and of tests/reference: the DIS recipe of the papers in
 fp32 on the CPU. The network f is post-norm blocks (weightless RMSNorm, non-causal attention
-with RoPE, SwiGLU of width ceil(round(4*d*2/3)/256)*256); the input is
+with RoPE, SwiGLU of width ceil(round(4*d*2/3)/256)*256; with --mixer mlp, TRM's mlp_t: a
+SwiGLU over the token axis instead of attention, normed over that axis); the input is
 x = sqrt(d) * (concat(16-slot puzzle prefix, token embedding) + step embedding). One
 supervision step runs T=1 cycle of n=2 latent updates z = f(z, y + x) and one answer update
 y = f(y, z), then the lm head and the stablemax cross-entropy (in float64, as the official
@@ -32,6 +33,7 @@ HEADS, PREFIX, N_SUP, N_LATENT = 8, 16, 6, 2
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--preset", choices=PRESETS, default="compact")
+    p.add_argument("--mixer", choices=("attention", "mlp"), default="attention")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--seq-len", type=int, default=64)
     p.add_argument("--vocab", type=int, default=3)
@@ -92,15 +94,30 @@ def attend(q, k, v):
     return torch.softmax(scores, dim=-1) @ v
 
 
+def swiglu_width(width):
+    return math.ceil(round(4 * width * 2 / 3) / 256) * 256
+
+
 class Block(nn.Module):
-    def __init__(self, d, inter):
+    def __init__(self, d, inter, mixer, Lt):
         super().__init__()
-        self.qkv = nn.Linear(d, 3 * d, bias=False)
-        self.o = nn.Linear(d, d, bias=False)
+        self.mlp_t = mixer == "mlp"
+        if self.mlp_t:
+            self.mix_gate_up = nn.Linear(Lt, 2 * swiglu_width(Lt), bias=False)
+            self.mix_down = nn.Linear(swiglu_width(Lt), Lt, bias=False)
+        else:
+            self.qkv = nn.Linear(d, 3 * d, bias=False)
+            self.o = nn.Linear(d, d, bias=False)
         self.gate_up = nn.Linear(d, 2 * inter, bias=False)
         self.down = nn.Linear(inter, d, bias=False)
 
     def forward(self, h, cos, sin):
+        if self.mlp_t:
+            t = h.transpose(1, 2)                  # [B, d, Lt]: mix along the tokens
+            gate, up = self.mix_gate_up(t).chunk(2, dim=-1)
+            h = rms_norm(t + self.mix_down(F.silu(gate) * up)).transpose(1, 2)
+            gate, up = self.gate_up(h).chunk(2, dim=-1)
+            return rms_norm(h + self.down(F.silu(gate) * up))
         B, L, d = h.shape
         q, k, v = (t.view(B, L, HEADS, d // HEADS).transpose(1, 2) for t in self.qkv(h).split(d, -1))
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
@@ -111,14 +128,14 @@ class Block(nn.Module):
 
 
 class TRM(nn.Module):
-    def __init__(self, vocab, seq_len, d, layers):
+    def __init__(self, vocab, seq_len, d, layers, mixer):
         super().__init__()
-        inter = math.ceil(round(4 * d * 2 / 3) / 256) * 256
+        inter = swiglu_width(d)
         self.d, self.Lt = d, seq_len + PREFIX
         self.embed = nn.Embedding(vocab, d)
         self.step_embed = nn.Embedding(N_SUP + 2, d)
         self.puzzle = nn.Parameter(torch.zeros(1, d))   # one shared puzzle vector (slot 0)
-        self.blocks = nn.ModuleList(Block(d, inter) for _ in range(layers))
+        self.blocks = nn.ModuleList(Block(d, inter, mixer, self.Lt) for _ in range(layers))
         self.lm_head = nn.Linear(d, vocab, bias=False)
         self.q_head = nn.Linear(d, 2)
         self.register_buffer("y0", torch.randn(d))
@@ -201,7 +218,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     d, layers = PRESETS[a.preset]
-    model = TRM(a.vocab, a.seq_len, d, layers)
+    model = TRM(a.vocab, a.seq_len, d, layers, a.mixer)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
     rand = lambda n: torch.randint(1, a.vocab, (n, a.seq_len))   # noqa: E731
     tokens, labels, test = rand(a.batch), rand(a.batch), rand(a.infer_batch)
@@ -209,7 +226,7 @@ def main():
     infer_s = timed(lambda: infer_batch(model, test), a.warmup, a.repeats)
     tm, im = statistics.median(train_s), statistics.median(infer_s)
     r = {
-        "impl": "pytorch", "torch": torch.__version__, "preset": a.preset, "method": "dis",
+        "impl": "pytorch", "torch": torch.__version__, "preset": a.preset, "mixer": a.mixer, "method": "dis",
         "batch": a.batch, "seq_len": a.seq_len, "puzzle_len": PREFIX, "vocab": a.vocab,
         "infer_batch": a.infer_batch, "hidden": d, "layers": layers, "N_sup": N_SUP,
         "params": sum(p.numel() for p in model.parameters()),

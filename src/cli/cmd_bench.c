@@ -11,7 +11,7 @@
 #include "train/train.h"
 
 typedef struct {
-    const char *preset, *method;
+    const char *preset, *method, *mixer;
     int batch, seq_len, vocab, threads, repeats, warmup, infer_batch;
     uint64_t seed;
     bool json;
@@ -225,6 +225,7 @@ static void add_setup_json(cJSON *o, const BenchOptions *b, const BenchResult *r
     cJSON_AddStringToObject(o, "impl", "trm-c");
     cJSON_AddStringToObject(o, "preset", b->preset);
     cJSON_AddStringToObject(o, "method", b->method);
+    cJSON_AddStringToObject(o, "mixer", b->mixer);
     cJSON_AddNumberToObject(o, "batch", b->batch);
     cJSON_AddNumberToObject(o, "seq_len", b->seq_len);
     cJSON_AddNumberToObject(o, "puzzle_len", c->puzzle_len);
@@ -271,8 +272,8 @@ static void print_json(const BenchOptions *b, const BenchResult *r) {
 static void print_table(const BenchOptions *b, const BenchResult *r) {
     const TRMConfig *c = &r->cfg;
     const Timing *tr = &r->train, *in = &r->infer;
-    printf("bench: %s-%s, d %d, %d layer(s), %zu parameters; batch %d, L %d + %d, vocab %d\n",
-           b->method, b->preset, c->hidden, c->layers, r->params, b->batch, b->seq_len, c->puzzle_len, b->vocab);
+    printf("bench: %s-%s (%s), d %d, %d layer(s), %zu parameters; batch %d, L %d + %d, vocab %d\n",
+           b->method, b->preset, b->mixer, c->hidden, c->layers, r->params, b->batch, b->seq_len, c->puzzle_len, b->vocab);
     printf("       %d threads, OpenBLAS core %s; %d warm-up + %d timed repeats\n\n",
            openblas_get_num_threads(), openblas_get_corename(), b->warmup, b->repeats);
     printf("%-30s %9s %9s %9s %12s %9s %6s\n", "", "median s", "min s", "max s", "rate", "GFLOP/s", "peak");
@@ -312,11 +313,12 @@ static void run_bench(const BenchOptions *b, Method method, const TRMConfig *c, 
 }
 
 int cmd_bench(int argc, char **argv) {
-    BenchOptions b = { .preset = "compact", .method = "dis", .batch = 128, .seq_len = 64, .vocab = 3,
+    BenchOptions b = { .preset = "compact", .method = "dis", .mixer = "attention", .batch = 128, .seq_len = 64, .vocab = 3,
                        .threads = 0, .repeats = 3, .warmup = 1, .infer_batch = 256, .seed = 0 };
     ArgSpec spec[] = {
         { "preset", ARG_STR, &b.preset, "compact (d 256, 1 layer) | medium (d 512, 2 layers)", 0, 0 },
         { "method", ARG_STR, &b.method, "dis (a repeat = one batch of N_sup optimizer steps) | trm (one step)", 0, 0 },
+        { "mixer", ARG_STR, &b.mixer, "token mixing: attention | mlp (TRM's mlp_t)", 0, 0 },
         { "batch", ARG_INT, &b.batch, "training examples per batch", 1, 65536 },
         { "seq-len", ARG_INT, &b.seq_len, "tokens per puzzle, without the 16-token prefix (N-Queens 64, Sudoku 81, ARC 900)", 1, 65536 },
         { "vocab", ARG_INT, &b.vocab, "vocabulary size, PAD included (N-Queens 3, Sudoku 11, ARC 12)", 2, 256 },
@@ -334,6 +336,7 @@ int cmd_bench(int argc, char **argv) {
     char err[ERR_LEN];
     TRMConfig c;
     if (cfg_preset(&c, b.preset, b.method, b.vocab, b.seq_len, 1, err)) return fail("%s", err);
+    if (set_mixer(&c, b.mixer)) return 1;
     bench_task.seq_len = b.seq_len;
     bench_task.vocab = b.vocab;
     set_threads(b.threads);

@@ -33,12 +33,13 @@ static void print_info(const Model *m, const char *source) {
 }
 
 int cmd_info(int argc, char **argv) {
-    const char *preset = "compact", *method = "dis", *task_name = NULL, *model = NULL;
+    const char *preset = "compact", *method = "dis", *task_name = NULL, *model = NULL, *mixer = "attention";
     int vocab = 0, seq_len = 0, ids = 1;
     ArgSpec spec[] = {
         { "model", ARG_STR, &model, "a model file (instead of a preset)", 0, 0 },
         { "preset", ARG_STR, &preset, "compact | medium", 0, 0 },
         { "method", ARG_STR, &method, "dis | trm (sets the recursion)", 0, 0 },
+        { "mixer", ARG_STR, &mixer, "token mixing: attention | mlp (TRM's mlp_t)", 0, 0 },
         { "task", ARG_STR, &task_name, "take vocab and seq-len from a task (nqueens)", 0, 0 },
         { "vocab", ARG_INT, &vocab, "vocabulary size (ARC: 12, Sudoku: 11, N-Queens: 3)", 2, 65536 },
         { "seq-len", ARG_INT, &seq_len, "tokens per puzzle (ARC: 900, Sudoku: 81, N-Queens: 64)", 1, 65536 },
@@ -64,6 +65,7 @@ int cmd_info(int argc, char **argv) {
     if (!vocab || !seq_len) return fail("give --model, --task, or both --vocab and --seq-len");
     TRMConfig c;
     if (cfg_preset(&c, preset, method, vocab, seq_len, ids, err)) return fail("%s", err);
+    if (set_mixer(&c, mixer)) return 1;
     model_create(&m, &c, 0);
     char source[128];
     snprintf(source, sizeof source, "preset %s, method %s", preset, method);

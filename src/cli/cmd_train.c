@@ -19,6 +19,7 @@ static int load_split(const Task *t, const char *dir, const char *name, Dataset 
 int cmd_train(int argc, char **argv) {
     const char *task_name = "nqueens", *data = NULL, *method = "dis", *preset = "compact", *out = NULL;
     const char *opt = "adamw", *targets = "linear", *feed = "input", *split = "paper", *loss = "stablemax";
+    const char *mixer = "attention", *answer = "stored";
     uint64_t seed = 0, data_seed = 42;
     int batch = 128, threads = 0, N_sup = 0, T = 0, n = 0;
     long steps = 0, eval_every = 0, warmup = 100, log_every = 20, direct_steps = 0;
@@ -32,6 +33,7 @@ int cmd_train(int argc, char **argv) {
         { "data-seed", ARG_U64, &data_seed, "when generating: the generator's seed", 0, 0 },
         { "method", ARG_STR, &method, "dis | trm", 0, 0 },
         { "preset", ARG_STR, &preset, "compact (d 256, 1 layer) | medium (d 512, 2 layers)", 0, 0 },
+        { "mixer", ARG_STR, &mixer, "token mixing: attention | mlp (MLP over the sequence, TRM's mlp_t)", 0, 0 },
         { "N-sup", ARG_INT, &N_sup, "supervision steps (default: 6 for dis, 16 for trm)", 0, 1024 },
         { "T", ARG_INT, &T, "cycles per step (default: 1 for dis, 3 for trm)", 0, 64 },
         { "n", ARG_INT, &n, "latent updates per cycle (default: 2 for dis, 6 for trm)", 0, 64 },
@@ -51,6 +53,7 @@ int cmd_train(int argc, char **argv) {
         { "loss", ARG_STR, &loss, "stablemax (official) | softmax cross-entropy", 0, 0 },
         { "targets", ARG_STR, &targets, "DIS targets: linear | mask | replace | answer (control)", 0, 0 },
         { "feed", ARG_STR, &feed, "DIS tokens at steps t > 1: input | pred", 0, 0 },
+        { "answer", ARG_STR, &answer, "target answer: stored | closest (the correct answer the model finds most likely)", 0, 0 },
         { "step-weights", ARG_FLAG, &step_weights, "DIS: linearly increasing step weights", 0, 0 },
         { "direct-steps", ARG_LONG, &direct_steps, "DIS: first train step 1 alone toward the answer, this many steps", 0, 1e12 },
         { "explore", ARG_DOUBLE, &explore, "TRM: halting exploration probability", 0, 1 },
@@ -76,6 +79,10 @@ int cmd_train(int argc, char **argv) {
     else return fail("--opt: '%s' (expected adamw or adam-atan2)", opt);
     if (target_kind_parse(targets, &o.targets)) return fail("--targets: '%s' (expected linear, mask, replace or answer)", targets);
     if (feed_parse(feed, &o.feed)) return fail("--feed: '%s' (expected input or pred)", feed);
+    if (!strcmp(answer, "closest")) o.answer = ANSWER_CLOSEST;
+    else if (strcmp(answer, "stored")) return fail("--answer: '%s' (expected stored or closest)", answer);
+    if (o.answer == ANSWER_CLOSEST && !task->completions)
+        return fail("--answer closest: task %s does not list its correct answers", task->name);
     if (!steps && epochs <= 0 && minutes <= 0) return fail("give a budget: --steps, --epochs or --minutes");
     o.batch = batch; o.max_steps = steps; o.epochs = epochs; o.minutes = minutes;
     o.opt.lr = lr; o.opt.wd = wd; o.opt.beta2 = beta2; o.warmup = warmup; o.min_ratio = min_ratio;
@@ -99,8 +106,9 @@ int cmd_train(int argc, char **argv) {
         if (N_sup) c.N_sup = N_sup;
         if (T) c.T = T;
         if (n) c.n = n;
+        rc = set_mixer(&c, mixer);
         if (!strcmp(loss, "softmax")) c.loss = LOSS_SOFTMAX;
-        else if (strcmp(loss, "stablemax")) rc = fail("--loss: '%s' (expected stablemax or softmax)", loss);
+        else if (!rc && strcmp(loss, "stablemax")) rc = fail("--loss: '%s' (expected stablemax or softmax)", loss);
         if (!rc && cfg_validate(&c, err)) rc = fail("%s", err);
     }
     char state[4096];

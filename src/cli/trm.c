@@ -63,6 +63,13 @@ int make_out_dir(const char *dir) {
     return fail("%s: cannot create directory: %s", dir, e == EEXIST ? "a file of that name is in the way" : strerror(e));
 }
 
+int set_mixer(TRMConfig *c, const char *mixer) {
+    if (!strcmp(mixer, "mlp")) c->mlp_t = true;
+    else if (!strcmp(mixer, "attention")) c->mlp_t = false;
+    else return fail("--mixer: '%s' (expected attention or mlp)", mixer);
+    return 0;
+}
+
 void set_threads(int threads) {
     if (threads <= 0) threads = omp_get_num_procs();
     omp_set_num_threads(threads);
