@@ -201,6 +201,16 @@ check "eval trm: 2 x 3 x 7 = 42 calls per puzzle" grep -q -E '"network_calls_per
 check "info --model: exit status ($(head -c 300 "$T/err"))" [ -s "$T/info" ]
 check "info --model: recursion" grep -q "T 3, n 6, N_sup 2 -> 42 network calls" "$T/info"
 
+# The MLP mixer (TRM's mlp_t) and the closest-answer objective, trained and read back.
+R3=$T/run-mlp
+"$TRM" train --task nqueens --data "$S" --method dis --mixer mlp --answer closest --steps 6 --batch 8 --out "$R3" \
+    --quiet $THREADS > /dev/null 2> "$T/err"
+check "train --mixer mlp --answer closest: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+"$TRM" info --model "$R3/model.safetensors" > "$T/info" 2> "$T/err"
+check "info --model: MLP mixer read back ($(head -c 300 "$T/info"))" grep -q "MLP-mixer" "$T/info"
+"$TRM" eval --model "$R3/model.safetensors" --data "$S/test.txt" $THREADS > "$T/eval3.json" 2> "$T/err"
+check "eval of an MLP-mixer model ($(head -c 300 "$T/err"))" grep -q '"network_calls_per_puzzle":[[:space:]]*18,' "$T/eval3.json"
+
 # --------------------------------------------------------------------------- bad model files
 M=$R/model.safetensors
 B=$T/bad
@@ -313,6 +323,8 @@ expect_fail "train --steps -1" "--steps" "$TRM" train --data "$S" --steps -1 --o
 expect_fail "train: no budget" "--steps" "$TRM" train --data "$S" --out "$B/run"
 expect_fail "train: unknown method" "--method|xyz" "$TRM" train --data "$S" --method xyz --steps 1 --out "$B/run"
 expect_fail "train: unknown preset" "preset|huge" "$TRM" train --data "$S" --preset huge --steps 1 --out "$B/run"
+expect_fail "train: unknown mixer" "--mixer|conv" "$TRM" train --data "$S" --mixer conv --steps 1 --out "$B/run"
+expect_fail "train: unknown answer" "--answer|best" "$TRM" train --data "$S" --answer best --steps 1 --out "$B/run"
 expect_fail "train: unknown task" "sudoku" "$TRM" train --task sudoku --steps 1 --out "$B/run"
 check "train: argument errors left a run directory" [ ! -e "$B/run" ]
 expect_fail "option without a value" "--model" "$TRM" eval --data "$S/test.txt" --model

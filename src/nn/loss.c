@@ -29,6 +29,10 @@ static double token_ce(LossKind kind, const real *x, int V, int label, double sc
     return log(sum) - log(sy);
 }
 
+double token_log_prob(LossKind kind, const real *x, int V, int label) {
+    return -token_ce(kind, x, V, label, 0, NULL);
+}
+
 static int argmax(const real *x, int V) {
     int best = 0;
     for (int v = 1; v < V; v++) if (x[v] > x[best]) best = v;

@@ -22,6 +22,9 @@ typedef struct {
 LmLossStats lm_loss(LossKind kind, const real *logits, const int32_t *labels, int B, int L,
                     int V, double scale, real *dlogits, uint8_t *seq_correct);
 
+// log p(label) of one token's logits [V] under the loss's normaliser (softmax or stablemax).
+double token_log_prob(LossKind kind, const real *x, int V, int label);
+
 // Binary cross-entropy with logits, summed over B values q[b*stride] against targets;
 // dq[b*stride] (optional) receives scale * d/dq.
 double bce_logits(const real *q, int stride, const uint8_t *target, int B, double scale, real *dq);

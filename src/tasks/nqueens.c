@@ -188,11 +188,27 @@ static bool nq_check(const uint8_t *input, const uint8_t *answer) {
 
 static int nq_group(const uint8_t *input) { return MIN(nq_count_queens(input), NQ_N); }
 
+// The solutions that keep every given queen of `input`. The 92 solutions are built once
+// (the first call comes from the single-threaded trainer set-up or training loop).
+static int nq_completions(const uint8_t *input, uint8_t *out, int max) {
+    static uint8_t all[NQ_SOLUTIONS][NQ_CELLS];
+    static int n_all;
+    if (!n_all) n_all = nq_enumerate_solutions(all, NQ_SOLUTIONS);
+    int count = 0;
+    for (int s = 0; s < n_all; s++) {
+        if (!nq_consistent(input, all[s])) continue;
+        if (count < max) memcpy(out + (size_t)count * NQ_CELLS, all[s], NQ_CELLS);
+        count++;
+    }
+    return count;
+}
+
 const Task TASK_NQUEENS = {
     .name = "nqueens", .seq_len = NQ_CELLS, .vocab = 3,
     .parse = nq_parse, .format = nq_format, .check = nq_check, .group = nq_group,
     .num_groups = NQ_N + 1,
     .group_name = "given queens",
+    .completions = nq_completions, .max_completions = NQ_SOLUTIONS,
 };
 
 // ---------------------------------------------------------------- splits

@@ -34,6 +34,11 @@ typedef struct Task {
     int (*group)(const uint8_t *input);
     int num_groups;
     const char *group_name;   // what group() counts, for tables ("given queens")
+    // Optional (NULL when a puzzle has one answer): every correct answer of `input`,
+    // seq_len tokens each, at most max of them written; returns how many exist.
+    // Training can then aim at the answer the model is closest to (--answer closest).
+    int (*completions)(const uint8_t *input, uint8_t *out, int max);
+    int max_completions;
 } Task;
 
 const Task *task_find(const char *name);      // NULL if unknown

@@ -1,5 +1,6 @@
 #include "targets.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,4 +59,19 @@ void target_frame(int32_t *out, TargetKind kind, const TargetPath *p, const int3
         out[i] = label[i];
         if (label[i] != IGNORE_LABEL && p->u[i] < rate) out[i] = kind == TARGETS_MASK ? 0 : p->tok[i];
     }
+}
+
+int answer_closest(LossKind kind, const real *logits, const uint8_t *answers, int n, int L, int V,
+                   double *logp) {
+    for (int i = 0; i < L; i++)
+        for (int v = 0; v < V; v++) logp[i * V + v] = token_log_prob(kind, logits + (size_t)i * V, V, v);
+    int best = 0;
+    double best_lp = -INFINITY;
+    for (int k = 0; k < n; k++) {
+        const uint8_t *a = answers + (size_t)k * L;
+        double lp = 0;
+        for (int i = 0; i < L; i++) lp += logp[i * V + a[i]];
+        if (lp > best_lp) { best_lp = lp; best = k; }
+    }
+    return best;
 }

@@ -6,6 +6,7 @@
 #define TRM_TARGETS_H
 
 #include "common.h"
+#include "nn/config.h"
 #include "rng.h"
 
 typedef enum {
@@ -35,5 +36,11 @@ void target_path_draw(TargetPath *p, Rng *r, const int32_t *input, const int32_t
 // Frame t of N (1 <= t <= N) into out[L]; frame N is the label.
 void target_frame(int32_t *out, TargetKind kind, const TargetPath *p, const int32_t *input,
                   const int32_t *label, int L, int t, int N);
+
+// Of n candidate answers [n, L] (tokens), the index of the one with the highest
+// log-likelihood under one example's logits [L, V] (--answer closest); logp is scratch
+// of L * V doubles. Ties go to the first.
+int answer_closest(LossKind kind, const real *logits, const uint8_t *answers, int n, int L, int V,
+                   double *logp);
 
 #endif

@@ -70,6 +70,10 @@ void trainer_init(Trainer *t, Model *m, const Task *task, const Dataset *train, 
     t->min_halt = xcalloc(B, sizeof(int));
     t->halted = xmalloc(B);
     memset(t->halted, 1, B);           // every row takes an example at the first step
+    if (o->answer == ANSWER_CLOSEST && task->completions) {
+        t->answers = xmalloc((size_t)task->max_completions * L);
+        t->logp = xmalloc(sizeof(double) * L * V);
+    }
 }
 
 void trainer_free(Trainer *t) {
@@ -80,6 +84,7 @@ void trainer_free(Trainer *t) {
     free(t->adam_m); free(t->adam_v); free(t->ema); free(t->perm);
     free(t->input); free(t->label); free(t->tokens); free(t->target); free(t->pred); free(t->ids);
     free(t->dlogits); free(t->dq); free(t->correct); free(t->row_steps); free(t->min_halt); free(t->halted);
+    free(t->answers); free(t->logp);
     carry_free(&t->carry);
     memset(t, 0, sizeof *t);
 }
@@ -105,6 +110,27 @@ static void load_row(Trainer *t, int b, int idx) {
     }
     t->ids[b] = t->train->puzzle_ids ? t->train->puzzle_ids[idx] : 0;
     t->examples++;
+}
+
+// --answer closest: replace each row's label by the correct answer with the highest
+// log-likelihood under the current logits (the "one of many" objective: the loss of the
+// nearest solution). Rows with a single answer keep their label.
+static void choose_answers(Trainer *t, const real *logits) {
+    if (!t->answers) return;
+    const TRMConfig *c = &t->m->cfg;
+    int L = c->seq_len, V = c->vocab, max = t->task->max_completions;
+    uint8_t *input = xmalloc(L);
+    for (int b = 0; b < t->o.batch; b++) {
+        for (int i = 0; i < L; i++) input[i] = (uint8_t)t->input[b * L + i];
+        int n = MIN(t->task->completions(input, t->answers, max), max);
+        if (n < 2) continue;
+        int k = answer_closest(c->loss, logits + (size_t)b * L * V, t->answers, n, L, V, t->logp);
+        for (int i = 0; i < L; i++) {
+            uint8_t y = t->answers[(size_t)k * L + i];
+            t->label[b * L + i] = y ? y : IGNORE_LABEL;
+        }
+    }
+    free(input);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -139,10 +165,7 @@ static void dis_batch(Trainer *t) {
     Model *m = t->m;
     const TRMConfig *c = &m->cfg;
     int B = t->o.batch, L = c->seq_len, V = c->vocab, N = c->N_sup;
-    for (int b = 0; b < B; b++) {
-        load_row(t, b, next_row(t));
-        target_path_draw(&t->paths[b], &t->rng, t->input + b * L, t->label + b * L, L, V);
-    }
+    for (int b = 0; b < B; b++) load_row(t, b, next_row(t));
     carry_reset(m, &t->carry, NULL);
     memcpy(t->tokens, t->input, sizeof(int32_t) * B * L);
     // Direct warm-up: a puzzle costs one supervision step instead of N, and learning here
@@ -152,11 +175,16 @@ static void dis_batch(Trainer *t) {
     bool direct = t->step < t->o.direct_steps;
     if (direct) N = 1;
     for (int s = 1; s <= N; s++) {
+        model_zero_grad(m);
+        model_forward(m, &t->carry, t->tokens, t->ids, s, true);
+        if (s == 1) {   // the answer, then the path toward it, are fixed at the first step
+            choose_answers(t, m->logits);
+            for (int b = 0; b < B; b++)
+                target_path_draw(&t->paths[b], &t->rng, t->input + b * L, t->label + b * L, L, V);
+        }
         for (int b = 0; b < B; b++)
             target_frame(t->target + b * L, direct ? TARGETS_ANSWER : t->o.targets, &t->paths[b],
                          t->input + b * L, t->label + b * L, L, s, N);
-        model_zero_grad(m);
-        model_forward(m, &t->carry, t->tokens, t->ids, s, true);
         double w = t->o.step_weights ? 2.0 * s / (N + 1) : 1.0;
         LmLossStats ls = lm_loss(c->loss, m->logits, t->target, B, L, V, w / B, t->dlogits, NULL);
         model_backward(m, t->dlogits, NULL);
@@ -187,6 +215,7 @@ static void trm_step(Trainer *t) {
     carry_reset(m, &t->carry, t->halted);
     model_zero_grad(m);
     model_forward(m, &t->carry, t->input, t->ids, 1, true);
+    choose_answers(t, m->logits);
     LmLossStats ls = lm_loss(c->loss, m->logits, t->label, B, L, V, 1.0 / B, t->dlogits, t->correct);
     double q = bce_logits(m->q, 2, t->correct, B, 0.5 / B, t->dq);
     for (int b = 0; b < B; b++) t->dq[b * 2 + 1] = 0;      // no continue loss in TRM

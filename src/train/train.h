@@ -16,6 +16,11 @@
 #include "train/targets.h"
 
 typedef enum { METHOD_DIS, METHOD_TRM } Method;
+// Which answer a training row aims at: the stored label, or (tasks with several correct
+// answers, e.g. N-Queens with few given queens) the correct answer the model currently
+// finds most likely. With the stored label a deterministic network can only learn the
+// average of the answers, which is no answer; "closest" lets it commit to one.
+typedef enum { ANSWER_STORED, ANSWER_CLOSEST } AnswerKind;
 
 typedef struct {
     Method method;
@@ -31,6 +36,7 @@ typedef struct {
     double ema;               // EMA rate (0 = off); evaluation and model.safetensors use it
     TargetKind targets;       // DIS
     FeedKind feed;            // DIS: tokens of x at steps t > 1
+    AnswerKind answer;
     bool step_weights;        // DIS: linearly increasing step weights (mean 1)
     long direct_steps;        // DIS: first train only step 1, toward the answer, for this many steps
     double explore;           // TRM: halting exploration probability
@@ -67,6 +73,8 @@ typedef struct {
     uint8_t *correct;
     int *row_steps, *min_halt;  // TRM: per-row supervision step and exploration floor
     uint8_t *halted;
+    uint8_t *answers;         // --answer closest: a row's correct answers [max_completions, L]
+    double *logp;             // and its tokens' log-probabilities [L, V]
     TrainStats acc;
 } Trainer;
 
