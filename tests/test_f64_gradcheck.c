@@ -187,7 +187,7 @@ typedef struct { int N, C; double eps; real *x, *y, *rstd, *R; } RmsCtx;
 
 static double rms_J(void *p) {
     RmsCtx *c = p;
-    rmsnorm_forward(c->y, c->rstd, c->x, c->N, c->C, c->eps);
+    rmsnorm_forward(c->y, c->rstd, c->x, NULL, c->N, c->C, c->eps);
     return dotp(c->y, c->R, (size_t)c->N * c->C);
 }
 

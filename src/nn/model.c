@@ -283,12 +283,12 @@ void carry_reset(const Model *m, Carry *c, const uint8_t *reset) {
 // ---------------------------------------------------------------------------------------
 // Forward
 
-// r = in + F(in) has been formed in `r`; the sub-block output is rms(r).
+// Post-norm block: h1 = rms(in + mix(in)), h2 = rms(h1 + mlp(h1)); each residual sum is
+// formed inside the norm.
 static void block_forward(Model *m, BlockActs *a, const LayerParams *w, const real *in, int B) {
     const TRMConfig *c = &m->cfg;
     int d = c->hidden, Lt = cfg_ltot(c), I = cfg_inter(c), It = cfg_inter_t(c), H = c->heads;
     int N = B * Lt;
-    size_t Nd = (size_t)N * d;
     real *tmp = m->scratch[S_TMP], *act = m->scratch[S_ACT];
     if (c->mlp_t) {
         // Token mixing works on [B, d, Lt]: each channel's sequence is one row, and the
@@ -298,8 +298,7 @@ static void block_forward(Model *m, BlockActs *a, const LayerParams *w, const re
         linear_forward(a->mix_gu, xt, w->mix_gu, B * d, Lt, 2 * It);
         swiglu_forward(act, a->mix_gu, B * d, It);
         linear_forward(tmp, act, w->mix_down, B * d, It, Lt);
-        vec_acc(tmp, xt, Nd);
-        rmsnorm_forward(h1t, a->rstd1, tmp, B * d, Lt, RMS_EPS);
+        rmsnorm_forward(h1t, a->rstd1, tmp, xt, B * d, Lt, RMS_EPS);
         transpose_batched(a->h1, h1t, B, d, Lt);
     } else {
         int hd = cfg_head_dim(c);
@@ -307,14 +306,12 @@ static void block_forward(Model *m, BlockActs *a, const LayerParams *w, const re
         if (c->rope) rope_forward(a->qkv, m->rope_cos, m->rope_sin, B, Lt, H, hd);
         attention_forward(a->att, a->lse, a->qkv, B, Lt, H, hd);
         linear_forward(tmp, a->att, w->o, N, d, d);
-        vec_acc(tmp, in, Nd);
-        rmsnorm_forward(a->h1, a->rstd1, tmp, N, d, RMS_EPS);
+        rmsnorm_forward(a->h1, a->rstd1, tmp, in, N, d, RMS_EPS);
     }
     linear_forward(a->gu, a->h1, w->gu, N, d, 2 * I);
     swiglu_forward(act, a->gu, N, I);
     linear_forward(tmp, act, w->down, N, I, d);
-    vec_acc(tmp, a->h1, Nd);
-    rmsnorm_forward(a->h2, a->rstd2, tmp, N, d, RMS_EPS);
+    rmsnorm_forward(a->h2, a->rstd2, tmp, a->h1, N, d, RMS_EPS);
 }
 
 // One application of f: h <- h + inj, then the blocks. Returns the output (inside `a`).

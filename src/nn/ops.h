@@ -18,8 +18,9 @@ void linear_forward(real *y, const real *x, const real *W, int N, int in, int ou
 void linear_backward(real *dx, real *dW, const real *dy, const real *x, const real *W,
                      int N, int in, int out, bool accumulate_dx);
 
-// RMSNorm without weight over rows of C: y = x / sqrt(mean(x^2) + eps); keeps rstd[N].
-void rmsnorm_forward(real *y, real *rstd, const real *x, int N, int C, double eps);
+// RMSNorm without weight over rows of C: y = r / sqrt(mean(r^2) + eps) with r = x + res
+// (the post-norm residual; res may be NULL: r = x); keeps rstd[N]. y may alias neither.
+void rmsnorm_forward(real *y, real *rstd, const real *x, const real *res, int N, int C, double eps);
 // From the output y and rstd: dx = rstd * (dy - y * mean(dy * y)).
 void rmsnorm_backward(real *dx, const real *dy, const real *y, const real *rstd, int N, int C);
 
