@@ -3,6 +3,8 @@
 
 usage: tools/results_table.py OUT
 Reads OUT/<method>/metrics.jsonl and OUT/<method>/eval-<split>.json; standard library only.
+Prints the final table (both test splits, per k) and the evaluations made during training
+(paper test split), with the first one that reaches the issue's target.
 """
 import json
 import os
@@ -29,6 +31,26 @@ def main():
             print(f"| {method} | {split} | {e['exact']:.3f} | {e['valid']:.3f} | {e['token_accuracy']:.3f} |"
                   f" {e['network_calls_per_puzzle']} | {last['elapsed_s'] / 60:.0f} | {last['step']} |"
                   f" {last['examples']} | {rate:.1f} | {per_k} |")
+    curve(out)
+
+
+def curve(out, target_exact=0.69, target_valid=0.95):
+    print("\nEvaluations during training (paper test split, the weights that would be saved):\n")
+    print("| method | step | minutes | exact | valid |")
+    print("|---|---|---|---|---|")
+    first = {}
+    for method in ("dis", "trm"):
+        with open(os.path.join(out, method, "metrics.jsonl")) as f:
+            evals = [m for m in (json.loads(line) for line in f if line.strip()) if m["type"] == "eval"]
+        for e in evals:
+            print(f"| {method} | {e['step']} | {e['elapsed_s'] / 60:.1f} | {e['exact']:.3f} | {e['valid']:.3f} |")
+            if method not in first and e["exact"] >= target_exact and e["valid"] >= target_valid:
+                first[method] = e
+    for method in ("dis", "trm"):
+        e = first.get(method)
+        print(f"\n{method}: " + (f"exact >= {target_exact} and valid >= {target_valid} first at step {e['step']}, "
+                                 f"{e['elapsed_s'] / 60:.1f} minutes" if e else
+                                 f"did not reach exact >= {target_exact} and valid >= {target_valid}"))
 
 
 if __name__ == "__main__":
