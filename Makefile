@@ -91,7 +91,7 @@ RUN_MINUTES ?= 5
 run: $(BUILD)/trm
 	$(BUILD)/trm data nqueens --split paper --seed 42 --out runs/nqueens-paper
 	$(BUILD)/trm train --task nqueens --data runs/nqueens-paper --method dis --preset compact \
-	    --mixer mlp --answer closest --batch 32 --lr 1e-3 --beta2 0.99 --ema 0.999 \
+	    --mixer mlp --answer closest --batch 32 --lr 1e-3 --beta2 0.99 \
 	    --minutes $(RUN_MINUTES) --out runs/dis-compact-quick --quiet > /dev/null
 	$(BUILD)/trm eval --model runs/dis-compact-quick/model.safetensors \
 	    --data runs/nqueens-paper/test.txt --table
