@@ -338,6 +338,11 @@ check "eval --help: lists --model" has "$T/out" "--model"
 expect_fail "trace to a missing directory" "$B/nodir/T.safetensors" \
     "$TRM" trace --model "$M" --data "$S/test.txt" --out "$B/nodir/T.safetensors" --limit 2 $THREADS
 check "trace to a missing directory created it" [ ! -e "$B/nodir" ]
+# checked before the data are read and the evaluation runs (which can take minutes)
+expect_fail "trace to a missing directory, before reading the data" "$B/nodir/T.safetensors" \
+    "$TRM" trace --model "$M" --data "$B/nine.txt" --out "$B/nodir/T.safetensors" $THREADS
+expect_fail "eval --save to a missing directory, before reading the data" "$B/nodir/e.json" \
+    "$TRM" eval --model "$M" --data "$B/nine.txt" --save "$B/nodir/e.json" $THREADS
 expect_fail "trace under a file" "$T/afile/T.safetensors" \
     "$TRM" trace --model "$M" --data "$S/test.txt" --out "$T/afile/T.safetensors" --limit 2 $THREADS
 mkdir "$B/ro"

@@ -21,6 +21,9 @@ int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int parse_or_help(int argc, char **argv, const char *usage, const ArgSpec *spec, int n);
 // Create the output directory DIR and its parents (existing ones are fine); 0, or 1 after fail().
 int make_out_dir(const char *dir);
+// Fail early (0, or 1 after fail()) when an output file could not be written: its
+// directory is missing or not writable, or a directory stands at the path.
+int check_out_path(const char *path);
 // --mixer attention|mlp on a config (mlp = TRM's mlp_t); 0, or 1 after fail().
 int set_mixer(TRMConfig *c, const char *mixer);
 // Use this many threads for OpenMP and BLAS (0 = the machine's cores).

@@ -48,6 +48,7 @@ int cmd_eval(int argc, char **argv) {
     int rc = parse_or_help(argc, argv, "usage: trm eval --model M --data FILE [options]", spec, sizeof spec / sizeof *spec);
     if (rc) return rc;
     if (!data) return fail("--data FILE is required");
+    if (save && check_out_path(save)) return 1;
     LoadedModel lm;
     Dataset ds;
     if ((rc = setup(&lm, &io, model, feed, threads, data, &ds))) return rc;
@@ -157,6 +158,7 @@ int cmd_trace(int argc, char **argv) {
                            sizeof spec / sizeof *spec);
     if (rc) return rc;
     if (!data || !out) return fail("--data FILE and --out FILE are required");
+    if (check_out_path(out)) return 1;     // before minutes of evaluation, not after
     LoadedModel lm;
     Dataset ds;
     if ((rc = setup(&lm, &io, model, feed, threads, data, &ds))) return rc;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <errno.h>
+#include <libgen.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +62,16 @@ int make_out_dir(const char *dir) {
     struct stat sb;
     if (e == EEXIST && !stat(dir, &sb) && S_ISDIR(sb.st_mode)) return 0;
     return fail("%s: cannot create directory: %s", dir, e == EEXIST ? "a file of that name is in the way" : strerror(e));
+}
+
+int check_out_path(const char *path) {
+    struct stat sb;
+    if (!stat(path, &sb) && S_ISDIR(sb.st_mode)) return fail("%s: cannot write: a directory is in the way", path);
+    char *copy = strdup(path);
+    if (!copy) die("out of memory");
+    int rc = access(dirname(copy), W_OK) ? fail("%s: cannot write: %s", path, strerror(errno)) : 0;
+    free(copy);
+    return rc;
 }
 
 int set_mixer(TRMConfig *c, const char *mixer) {
