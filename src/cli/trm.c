@@ -67,8 +67,7 @@ int make_out_dir(const char *dir) {
 int check_out_path(const char *path) {
     struct stat sb;
     if (!stat(path, &sb) && S_ISDIR(sb.st_mode)) return fail("%s: cannot write: a directory is in the way", path);
-    char *copy = strdup(path);
-    if (!copy) die("out of memory");
+    char *copy = xstrdup(path);
     int rc = access(dirname(copy), W_OK) ? fail("%s: cannot write: %s", path, strerror(errno)) : 0;
     free(copy);
     return rc;

@@ -2,6 +2,7 @@
 #ifndef TRM_COMMON_H
 #define TRM_COMMON_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -33,7 +34,6 @@ typedef float real;
 int err_set(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 // Print "trm: error: <message>" as one line on stderr.
-#include <stdarg.h>
 void error_vprint(const char *fmt, va_list ap);
 // Unrecoverable errors (out of memory, broken invariants): print and exit(1).
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

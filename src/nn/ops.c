@@ -190,9 +190,16 @@ static void small_mm(real *C, const real *A, const real *B, int M, int N, int K,
     }
 }
 
+// out[C][R] = in[R][C]^T, in 16 x 16 tiles: a tile's reads and writes each touch 16 cache
+// lines, where the plain double loop walked the output with a stride of R floats.
 static void transpose(real *out, const real *in, int R, int C) {
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) out[(size_t)c * R + r] = in[(size_t)r * C + c];
+    enum { TB = 16 };
+    for (int r0 = 0; r0 < R; r0 += TB)
+        for (int c0 = 0; c0 < C; c0 += TB) {
+            int r1 = MIN(R, r0 + TB), c1 = MIN(C, c0 + TB);
+            for (int c = c0; c < c1; c++)
+                for (int r = r0; r < r1; r++) out[(size_t)c * R + r] = in[(size_t)r * C + c];
+        }
 }
 
 // One head of one sequence: rows of stride `stride` starting at src -> tile [Lt][hd].
@@ -312,21 +319,9 @@ void attention_backward(real *dqkv, const real *dout, const real *qkv, const rea
     }
 }
 
-// In 16 x 16 tiles: a tile's reads and writes each touch 16 cache lines, where the plain
-// double loop walked the output with a stride of R floats, one cache line per element.
 void transpose_batched(real *out, const real *in, int B, int R, int C) {
-    enum { TB = 16 };
 #pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++) {
-        const real *x = in + (size_t)b * R * C;
-        real *y = out + (size_t)b * R * C;
-        for (int r0 = 0; r0 < R; r0 += TB)
-            for (int c0 = 0; c0 < C; c0 += TB) {
-                int r1 = MIN(R, r0 + TB), c1 = MIN(C, c0 + TB);
-                for (int c = c0; c < c1; c++)
-                    for (int r = r0; r < r1; r++) y[(size_t)c * R + r] = x[(size_t)r * C + c];
-            }
-    }
+    for (int b = 0; b < B; b++) transpose(out + (size_t)b * R * C, in + (size_t)b * R * C, R, C);
 }
 
 void vec_add(real *out, const real *a, const real *b, size_t n) {
