@@ -12,6 +12,18 @@
 void gemm(bool transA, bool transB, int M, int N, int K, real alpha, const real *A, int lda,
           const real *B, int ldb, real beta, real *C, int ldc);
 
+// Precision of the matrix products, as torch.set_float32_matmul_precision: fp32 (BLAS
+// sgemm, the default) or bf16 (operands rounded to bfloat16, products and sums in fp32:
+// gemm_bf16.c; needs AVX512-BF16). Attention's small products and every other op stay fp32.
+typedef enum { MATMUL_FP32, MATMUL_BF16 } MatmulPrecision;
+bool matmul_bf16_supported(void);
+int set_matmul_precision(MatmulPrecision p, char *err);   // -1 (err) when the CPU cannot
+MatmulPrecision matmul_precision(void);
+const char *matmul_precision_name(MatmulPrecision p);
+// gemm with bf16 operands, whatever the precision setting (fp32 builds with the kernel only).
+void gemm_bf16(bool transA, bool transB, int M, int N, int K, real alpha, const real *A, int lda,
+               const real *B, int ldb, real beta, real *C, int ldc);
+
 // Linear layer without bias, as PyTorch's: y[N,out] = x[N,in] W[out,in]^T.
 void linear_forward(real *y, const real *x, const real *W, int N, int in, int out);
 // dx[N,in] = dy W (or += when accumulate_dx); dW[out,in] += dy^T x. dx may be NULL.
