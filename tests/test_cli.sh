@@ -211,6 +211,31 @@ check "info --model: MLP mixer read back ($(head -c 300 "$T/info"))" grep -q "ML
 "$TRM" eval --model "$R3/model.safetensors" --data "$S/test.txt" $THREADS > "$T/eval3.json" 2> "$T/err"
 check "eval of an MLP-mixer model ($(head -c 300 "$T/err"))" grep -q '"network_calls_per_puzzle":[[:space:]]*18,' "$T/eval3.json"
 
+# bf16 matrix products (--precision bf16) where the CPU has AVX512-BF16; refused elsewhere.
+R4=$T/run-bf16
+if grep -q avx512_bf16 /proc/cpuinfo; then
+    "$TRM" train --task nqueens --data "$S" --method dis --precision bf16 --steps 6 --batch 8 --out "$R4" \
+        --quiet $THREADS > /dev/null 2> "$T/err"
+    check "train --precision bf16: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+    check "train --precision bf16: recorded in the model" grep -F -q -a 'precision\":\"bf16' "$R4/model.safetensors"
+    "$TRM" eval --model "$R4/model.safetensors" --data "$S/test.txt" --precision bf16 $THREADS > "$T/eval4.json" 2> "$T/err"
+    check "eval --precision bf16 ($(head -c 300 "$T/err"))" grep -q '"network_calls_per_puzzle":[[:space:]]*18,' "$T/eval4.json"
+    "$TRM" bench --batch 2 --seq-len 8 --infer-batch 2 --repeats 1 --warmup 0 --precision bf16 --json $THREADS \
+        > "$T/bench.json" 2> "$T/err"
+    check "bench --precision bf16 --json ($(head -c 300 "$T/err"))" grep -q '"bf16_gemm_peak_gflops_per_s"' "$T/bench.json"
+    check "bench --json: the precision" grep -q '"precision":[[:space:]]*"bf16"' "$T/bench.json"
+else
+    expect_fail "train --precision bf16 without AVX512-BF16" "--precision|AVX512-BF16" \
+        "$TRM" train --data "$S" --precision bf16 --steps 1 --out "$R4"
+fi
+check "train fp32: precision recorded" grep -F -q -a 'precision\":\"fp32' "$R3/model.safetensors"
+"$TRM" bench --batch 2 --seq-len 8 --infer-batch 2 --repeats 1 --warmup 0 --json $THREADS > "$T/bench.json" 2> "$T/err"
+check "bench --json: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+for key in train_example_steps_per_s infer_puzzles_per_s model_gflops_per_s sgemm_peak_gflops_per_s \
+           peak_fraction peak_rss_mb; do
+    check "bench --json: $key" grep -q "\"$key\":[[:space:]]*[0-9]" "$T/bench.json"
+done
+
 # --------------------------------------------------------------------------- bad model files
 M=$R/model.safetensors
 B=$T/bad
@@ -325,6 +350,9 @@ expect_fail "train: unknown method" "--method|xyz" "$TRM" train --data "$S" --me
 expect_fail "train: unknown preset" "preset|huge" "$TRM" train --data "$S" --preset huge --steps 1 --out "$B/run"
 expect_fail "train: unknown mixer" "--mixer|conv" "$TRM" train --data "$S" --mixer conv --steps 1 --out "$B/run"
 expect_fail "train: unknown answer" "--answer|best" "$TRM" train --data "$S" --answer best --steps 1 --out "$B/run"
+expect_fail "train: unknown precision" "--precision|fp8" "$TRM" train --data "$S" --precision fp8 --steps 1 --out "$B/run"
+expect_fail "eval: unknown precision" "--precision|fp16" "$TRM" eval --model "$M" --data "$S/test.txt" --precision fp16
+expect_fail "bench: unknown precision" "--precision|tf32" "$TRM" bench --precision tf32
 expect_fail "train: unknown task" "sudoku" "$TRM" train --task sudoku --steps 1 --out "$B/run"
 check "train: argument errors left a run directory" [ ! -e "$B/run" ]
 expect_fail "option without a value" "--model" "$TRM" eval --data "$S/test.txt" --model

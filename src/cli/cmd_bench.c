@@ -7,11 +7,12 @@
 #include <sys/resource.h>
 
 #include "cli.h"
+#include "nn/ops.h"
 #include "rng.h"
 #include "train/train.h"
 
 typedef struct {
-    const char *preset, *method, *mixer;
+    const char *preset, *method, *mixer, *precision;
     int batch, seq_len, vocab, threads, repeats, warmup, infer_batch;
     uint64_t seed;
     bool json;
@@ -26,7 +27,7 @@ typedef struct {
 
 typedef struct {
     double model_shape, square, peak;   // GFLOP/s
-} SgemmPeak;
+} GemmPeak;
 
 // ---------------------------------------------------------------------------------------
 // A synthetic task: any shape, nothing is ever valid. Speed does not depend on the data,
@@ -167,8 +168,9 @@ static Timing time_inference(const TRMConfig *c, const BenchOptions *b, Rng *r) 
     return tm;
 }
 
-// Best of `reps` sgemm calls C[M,N] = A[M,K] B[K,N] (after one untimed call), in GFLOP/s.
-static double sgemm_gflops(int M, int N, int K, int reps) {
+// Best of `reps` calls C[M,N] = A[M,K] B[K,N] (after one untimed call) of sgemm, or of
+// the bf16 kernel, in GFLOP/s.
+static double gemm_gflops(bool bf16, int M, int N, int K, int reps) {
     float *A = xmalloc(sizeof(float) * M * K), *B = xmalloc(sizeof(float) * K * N);
     float *C = xmalloc(sizeof(float) * M * N);
     // Small values of both signs: no overflow and no denormals to slow anything down.
@@ -177,7 +179,8 @@ static double sgemm_gflops(int M, int N, int K, int reps) {
     double best = 1e30;
     for (int i = -1; i < reps; i++) {
         double t0 = now_seconds();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);
+        if (bf16) gemm_bf16(false, false, M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);
+        else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);
         double dt = now_seconds() - t0;
         if (i >= 0 && dt < best) best = dt;
     }
@@ -187,10 +190,10 @@ static double sgemm_gflops(int M, int N, int K, int reps) {
 
 // The peak is the better of two shapes: the model's largest kind of product (the QKV
 // projection of the whole training batch) and a large square one.
-static SgemmPeak measure_sgemm(const TRMConfig *c, int batch) {
-    SgemmPeak p;
-    p.model_shape = sgemm_gflops(batch * cfg_ltot(c), 3 * c->hidden, c->hidden, 5);
-    p.square = sgemm_gflops(2048, 2048, 2048, 5);
+static GemmPeak measure_peak(bool bf16, const TRMConfig *c, int batch) {
+    GemmPeak p;
+    p.model_shape = gemm_gflops(bf16, batch * cfg_ltot(c), 3 * c->hidden, c->hidden, 5);
+    p.square = gemm_gflops(bf16, 2048, 2048, 2048, 5);
     p.peak = MAX(p.model_shape, p.square);
     return p;
 }
@@ -210,7 +213,7 @@ typedef struct {
     int steps_per_unit;                 // supervision steps (optimizer steps) per timed unit
     Timing train, infer;
     double train_rate, infer_rate, train_gflops, infer_gflops, rss_mb;
-    SgemmPeak sgemm;
+    GemmPeak sgemm, bf16;              // bf16: measured when the products run in bf16
 } BenchResult;
 
 static cJSON *timing_json(const Timing *t) {
@@ -226,6 +229,7 @@ static void add_setup_json(cJSON *o, const BenchOptions *b, const BenchResult *r
     cJSON_AddStringToObject(o, "preset", b->preset);
     cJSON_AddStringToObject(o, "method", b->method);
     cJSON_AddStringToObject(o, "mixer", b->mixer);
+    cJSON_AddStringToObject(o, "precision", b->precision);
     cJSON_AddNumberToObject(o, "batch", b->batch);
     cJSON_AddNumberToObject(o, "seq_len", b->seq_len);
     cJSON_AddNumberToObject(o, "puzzle_len", c->puzzle_len);
@@ -262,6 +266,13 @@ static void print_json(const BenchOptions *b, const BenchResult *r) {
     cJSON_AddNumberToObject(o, "sgemm_peak_gflops_per_s", r->sgemm.peak);
     cJSON_AddNumberToObject(o, "peak_fraction", r->train_gflops / r->sgemm.peak);
     cJSON_AddNumberToObject(o, "infer_peak_fraction", r->infer_gflops / r->sgemm.peak);
+    if (r->bf16.peak > 0) {   // the ceiling of the products actually used
+        cJSON_AddNumberToObject(o, "bf16_gemm_model_shape_gflops_per_s", r->bf16.model_shape);
+        cJSON_AddNumberToObject(o, "bf16_gemm_2048_gflops_per_s", r->bf16.square);
+        cJSON_AddNumberToObject(o, "bf16_gemm_peak_gflops_per_s", r->bf16.peak);
+        cJSON_AddNumberToObject(o, "bf16_peak_fraction", r->train_gflops / r->bf16.peak);
+        cJSON_AddNumberToObject(o, "infer_bf16_peak_fraction", r->infer_gflops / r->bf16.peak);
+    }
     cJSON_AddNumberToObject(o, "peak_rss_mb", r->rss_mb);
     char *s = cJSON_Print(o);
     printf("%s\n", s);
@@ -272,8 +283,8 @@ static void print_json(const BenchOptions *b, const BenchResult *r) {
 static void print_table(const BenchOptions *b, const BenchResult *r) {
     const TRMConfig *c = &r->cfg;
     const Timing *tr = &r->train, *in = &r->infer;
-    printf("bench: %s-%s (%s), d %d, %d layer(s), %zu parameters; batch %d, L %d + %d, vocab %d\n",
-           b->method, b->preset, b->mixer, c->hidden, c->layers, r->params, b->batch, b->seq_len, c->puzzle_len, b->vocab);
+    printf("bench: %s-%s (%s, %s products), d %d, %d layer(s), %zu parameters; batch %d, L %d + %d, vocab %d\n",
+           b->method, b->preset, b->mixer, b->precision, c->hidden, c->layers, r->params, b->batch, b->seq_len, c->puzzle_len, b->vocab);
     printf("       %d threads, OpenBLAS core %s; %d warm-up + %d timed repeats\n\n",
            openblas_get_num_threads(), openblas_get_corename(), b->warmup, b->repeats);
     printf("%-30s %9s %9s %9s %12s %9s %6s\n", "", "median s", "min s", "max s", "rate", "GFLOP/s", "peak");
@@ -287,6 +298,10 @@ static void print_table(const BenchOptions *b, const BenchResult *r) {
     printf("\nsgemm peak %.1f GFLOP/s (best of %dx%dx%d: %.1f, 2048^3: %.1f); peak RSS %.1f MB\n",
            r->sgemm.peak, b->batch * cfg_ltot(c), 3 * c->hidden, c->hidden, r->sgemm.model_shape,
            r->sgemm.square, r->rss_mb);
+    if (r->bf16.peak > 0)
+        printf("bf16 GEMM peak %.1f GFLOP/s (%.1f, %.1f): training at %.0f%%, inference at %.0f%% of it\n",
+               r->bf16.peak, r->bf16.model_shape, r->bf16.square, 100 * r->train_gflops / r->bf16.peak,
+               100 * r->infer_gflops / r->bf16.peak);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -305,7 +320,8 @@ static void run_bench(const BenchOptions *b, Method method, const TRMConfig *c, 
     r->train = time_training(c, method, b, &rng);
     r->infer = time_inference(c, b, &rng);
     r->rss_mb = peak_rss_mb();
-    r->sgemm = measure_sgemm(c, b->batch);
+    r->sgemm = measure_peak(false, c, b->batch);
+    r->bf16 = matmul_precision() == MATMUL_BF16 ? measure_peak(true, c, b->batch) : (GemmPeak){ 0 };
     r->train_rate = (double)b->batch * r->steps_per_unit / r->train.median;
     r->infer_rate = b->infer_batch / r->infer.median;
     r->train_gflops = r->steps_per_unit * flops_train_step(c, b->batch) / r->train.median / 1e9;
@@ -313,7 +329,7 @@ static void run_bench(const BenchOptions *b, Method method, const TRMConfig *c, 
 }
 
 int cmd_bench(int argc, char **argv) {
-    BenchOptions b = { .preset = "compact", .method = "dis", .mixer = "attention", .batch = 128, .seq_len = 64, .vocab = 3,
+    BenchOptions b = { .preset = "compact", .method = "dis", .mixer = "attention", .precision = "fp32", .batch = 128, .seq_len = 64, .vocab = 3,
                        .threads = 0, .repeats = 3, .warmup = 1, .infer_batch = 256, .seed = 0 };
     ArgSpec spec[] = {
         { "preset", ARG_STR, &b.preset, "compact (d 256, 1 layer) | medium (d 512, 2 layers)", 0, 0 },
@@ -322,6 +338,7 @@ int cmd_bench(int argc, char **argv) {
         { "batch", ARG_INT, &b.batch, "training examples per batch", 1, 65536 },
         { "seq-len", ARG_INT, &b.seq_len, "tokens per puzzle, without the 16-token prefix (N-Queens 64, Sudoku 81, ARC 900)", 1, 65536 },
         { "vocab", ARG_INT, &b.vocab, "vocabulary size, PAD included (N-Queens 3, Sudoku 11, ARC 12)", 2, 256 },
+        { "precision", ARG_STR, &b.precision, PRECISION_HELP, 0, 0 },
         { "threads", ARG_INT, &b.threads, "threads (0: all cores)", 0, 1024 },
         { "repeats", ARG_INT, &b.repeats, "timed repeats of training and of inference (medians reported)", 1, 1000 },
         { "warmup", ARG_INT, &b.warmup, "untimed repeats before them", 0, 1000 },
@@ -336,7 +353,7 @@ int cmd_bench(int argc, char **argv) {
     char err[ERR_LEN];
     TRMConfig c;
     if (cfg_preset(&c, b.preset, b.method, b.vocab, b.seq_len, 1, err)) return fail("%s", err);
-    if (set_mixer(&c, b.mixer)) return 1;
+    if (set_mixer(&c, b.mixer) || set_precision(b.precision)) return 1;
     bench_task.seq_len = b.seq_len;
     bench_task.vocab = b.vocab;
     set_threads(b.threads);

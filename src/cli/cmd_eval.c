@@ -6,19 +6,21 @@
 #include "cli.h"
 #include "io/safetensors.h"
 
-#define INFER_OPTIONS(model, io, threads)                                                       \
+#define INFER_OPTIONS(model, io, threads, precision)                                                       \
     { "model", ARG_STR, &model, "model file (model.safetensors of a run)", 0, 0 },              \
     { "batch", ARG_INT, &io.batch, "puzzles per batch", 1, 65536 },                             \
     { "guidance", ARG_DOUBLE, &io.guidance, "w of paper Eq. 16 (1 = the plain model)", -100, 100 }, \
     { "feed", ARG_STR, &feed, "tokens at steps t > 1: input | pred (default: as trained)", 0, 0 }, \
+    { "precision", ARG_STR, &precision, PRECISION_HELP, 0, 0 },                                \
     { "threads", ARG_INT, &threads, "threads (0: all cores)", 0, 1024 }
 
 // Shared set-up: threads, the model, its inference settings, and the data file when one
 // is given (on any failure nothing stays allocated).
 static int setup(LoadedModel *lm, InferOptions *io, const char *model, const char *feed, int threads,
-                 const char *data, Dataset *ds) {
+                 const char *precision, const char *data, Dataset *ds) {
     char err[ERR_LEN];
     if (!model) return fail("--model FILE is required");
+    if (set_precision(precision)) return 1;
     set_threads(threads);
     double w = io->guidance;
     int batch = io->batch;
@@ -38,9 +40,10 @@ int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *feed = NULL, *save = NULL;
     bool table = false;
     int threads = 0;
+    const char *precision = "fp32";
     InferOptions io = { .batch = 256, .guidance = 1.0 };
     ArgSpec spec[] = {
-        INFER_OPTIONS(model, io, threads),
+        INFER_OPTIONS(model, io, threads, precision),
         { "data", ARG_STR, &data, "text data file (\"<input> <label>\" per line)", 0, 0 },
         { "table", ARG_FLAG, &table, "a table for people instead of JSON", 0, 0 },
         { "save", ARG_STR, &save, "also write the JSON object to this file", 0, 0 },
@@ -51,7 +54,7 @@ int cmd_eval(int argc, char **argv) {
     if (save && check_out_path(save)) return 1;
     LoadedModel lm;
     Dataset ds;
-    if ((rc = setup(&lm, &io, model, feed, threads, data, &ds))) return rc;
+    if ((rc = setup(&lm, &io, model, feed, threads, precision, data, &ds))) return rc;
     EvalResult r;
     evaluate(&lm.m, lm.task, &ds, &io, &r, NULL, NULL);
     cJSON *j = eval_result_json(&r);
@@ -112,14 +115,15 @@ static int read_puzzles(const Task *task, Dataset *ds) {
 int cmd_solve(int argc, char **argv) {
     const char *model = NULL, *feed = NULL;
     int threads = 0;
+    const char *precision = "fp32";
     InferOptions io = { .batch = 256, .guidance = 1.0 };
-    ArgSpec spec[] = { INFER_OPTIONS(model, io, threads) };
+    ArgSpec spec[] = { INFER_OPTIONS(model, io, threads, precision) };
     int rc = parse_or_help(argc, argv, "usage: trm solve --model M < puzzles.txt > answers.txt", spec,
                            sizeof spec / sizeof *spec);
     if (rc) return rc;
     LoadedModel lm;
     Dataset ds;
-    if ((rc = setup(&lm, &io, model, feed, threads, NULL, NULL))) return rc;
+    if ((rc = setup(&lm, &io, model, feed, threads, precision, NULL, NULL))) return rc;
     if ((rc = read_puzzles(lm.task, &ds))) {
         model_free(&lm.m);
         return rc;
@@ -147,9 +151,10 @@ int cmd_solve(int argc, char **argv) {
 int cmd_trace(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *feed = NULL, *out = NULL;
     int threads = 0, limit = 0;
+    const char *precision = "fp32";
     InferOptions io = { .batch = 256, .guidance = 1.0 };
     ArgSpec spec[] = {
-        INFER_OPTIONS(model, io, threads),
+        INFER_OPTIONS(model, io, threads, precision),
         { "data", ARG_STR, &data, "text data file", 0, 0 },
         { "out", ARG_STR, &out, "output .safetensors", 0, 0 },
         { "limit", ARG_INT, &limit, "trace only the first N puzzles (0: all)", 0, 1 << 30 },
@@ -161,7 +166,7 @@ int cmd_trace(int argc, char **argv) {
     if (check_out_path(out)) return 1;     // before minutes of evaluation, not after
     LoadedModel lm;
     Dataset ds;
-    if ((rc = setup(&lm, &io, model, feed, threads, data, &ds))) return rc;
+    if ((rc = setup(&lm, &io, model, feed, threads, precision, data, &ds))) return rc;
     char err[ERR_LEN];
     if (limit && limit < ds.n) ds.n = limit;
     int S = io.steps, L = lm.m.cfg.seq_len, V = lm.m.cfg.vocab;

@@ -19,7 +19,7 @@ static int load_split(const Task *t, const char *dir, const char *name, Dataset 
 int cmd_train(int argc, char **argv) {
     const char *task_name = "nqueens", *data = NULL, *method = "dis", *preset = "compact", *out = NULL;
     const char *opt = "adamw", *targets = "linear", *feed = "input", *split = "paper", *loss = "stablemax";
-    const char *mixer = "attention", *answer = "stored";
+    const char *mixer = "attention", *answer = "stored", *precision = "fp32";
     uint64_t seed = 0, data_seed = 42;
     int batch = 128, threads = 0, N_sup = 0, T = 0, n = 0;
     long steps = 0, eval_every = 0, warmup = 100, log_every = 20, direct_steps = 0;
@@ -60,6 +60,7 @@ int cmd_train(int argc, char **argv) {
         { "eval-every", ARG_LONG, &eval_every, "optimizer steps between evaluations and checkpoints", 0, 1e12 },
         { "log-every", ARG_LONG, &log_every, "optimizer steps between metric lines", 1, 1e12 },
         { "seed", ARG_U64, &seed, "seed of the initialisation and data order", 0, 0 },
+        { "precision", ARG_STR, &precision, PRECISION_HELP, 0, 0 },
         { "threads", ARG_INT, &threads, "threads (0: all cores)", 0, 1024 },
         { "resume", ARG_FLAG, &resume, "continue from OUT/state.safetensors", 0, 0 },
         { "quiet", ARG_FLAG, &quiet, "no progress line", 0, 0 },
@@ -83,6 +84,7 @@ int cmd_train(int argc, char **argv) {
     else if (strcmp(answer, "stored")) return fail("--answer: '%s' (expected stored or closest)", answer);
     if (o.answer == ANSWER_CLOSEST && !task->completions)
         return fail("--answer closest: task %s does not list its correct answers", task->name);
+    if (set_precision(precision)) return 1;
     if (!steps && epochs <= 0 && minutes <= 0) return fail("give a budget: --steps, --epochs or --minutes");
     o.batch = batch; o.max_steps = steps; o.epochs = epochs; o.minutes = minutes;
     o.opt.lr = lr; o.opt.wd = wd; o.opt.beta2 = beta2; o.warmup = warmup; o.min_ratio = min_ratio;

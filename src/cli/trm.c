@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "io/checkpoint.h"
+#include "nn/ops.h"
 
 static const struct { const char *name; int (*run)(int, char **); const char *help; } COMMANDS[] = {
     { "data",  cmd_data,  "generate a data set (nqueens), as text files" },
@@ -77,6 +78,16 @@ int set_mixer(TRMConfig *c, const char *mixer) {
     if (!strcmp(mixer, "mlp")) c->mlp_t = true;
     else if (!strcmp(mixer, "attention")) c->mlp_t = false;
     else return fail("--mixer: '%s' (expected attention or mlp)", mixer);
+    return 0;
+}
+
+int set_precision(const char *precision) {
+    MatmulPrecision p;
+    if (!strcmp(precision, "fp32")) p = MATMUL_FP32;
+    else if (!strcmp(precision, "bf16")) p = MATMUL_BF16;
+    else return fail("--precision: '%s' (expected fp32 or bf16)", precision);
+    char err[ERR_LEN];
+    if (set_matmul_precision(p, err)) return fail("--precision %s: %s", precision, err);
     return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
+#include "nn/ops.h"
 #include "nn/loss.h"
 
 void train_defaults(TrainOptions *o, Method method) {
@@ -422,9 +423,9 @@ static int checkpoint(Trainer *t, char *err) {
     char ts[512];
     snprintf(ts, sizeof ts,
              "{\"task\":\"%s\",\"method\":\"%s\",\"feed\":\"%s\",\"step\":%ld,\"examples\":%ld,"
-             "\"elapsed\":%.1f,\"ema\":%s}",
+             "\"elapsed\":%.1f,\"ema\":%s,\"precision\":\"%s\"}",
              t->task->name, t->o.method == METHOD_DIS ? "dis" : "trm", feed_name(t->o.feed), t->step,
-             t->examples, t->elapsed, t->ema ? "true" : "false");
+             t->examples, t->elapsed, t->ema ? "true" : "false", matmul_precision_name(matmul_precision()));
     int rc = checkpoint_save(t->m, t->ema, ts, model, err);
     if (!rc) rc = trainer_save_state(t, state, err);
     free(model);
