@@ -10,6 +10,9 @@ supervision step runs T=1 cycle of n=2 latent updates z = f(z, y + x) and one an
 y = f(y, z), then the lm head and the stablemax cross-entropy (in float64, as the official
 code), backward and one AdamW step; the carry leaves each step detached. A training batch is
 6 supervision steps. Inference runs the same 6 steps under torch.inference_mode().
+With --precision bf16 the forward runs under torch.autocast("cpu", dtype=torch.bfloat16)
+(PyTorch's mixed precision: matmuls in bf16 through oneDNN, weights and optimizer in fp32, as
+`trm --precision bf16` keeps them); the backward runs outside autocast, as PyTorch advises.
 
 Run with Debian's /usr/bin/python3 (torch 1.13). BLAS: the environment must choose the
 OpenBLAS kernels before torch loads it, so this script sets OPENBLAS_CORETYPE=SkylakeX when the
@@ -18,6 +21,7 @@ CPU has avx512f (unless the variable is already set or --coretype says otherwise
   /usr/bin/python3 bench/torch_step.py --preset compact --batch 128 --seq-len 64 --vocab 3 --json
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -45,6 +49,8 @@ def parse_args():
     p.add_argument("--coretype", default="auto",
                    help="OPENBLAS_CORETYPE to set before loading torch (auto: SkylakeX on avx512f, "
                         "else leave the environment alone; none: leave it alone)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="bf16: forward under torch.autocast(cpu, bfloat16)")
     p.add_argument("--json", action="store_true")
     return p.parse_args()
 
@@ -174,18 +180,25 @@ def stablemax_ce(logits, labels):
     return -logp.gather(-1, labels[..., None]).mean()
 
 
+def autocast():
+    if ARGS.precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def train_batch(model, opt, tokens, labels):
     y, z = model.carry(tokens.shape[0])
     for t in range(1, N_SUP + 1):
         opt.zero_grad(set_to_none=True)
-        y, z, logits, _ = model.step(tokens, y, z, t)
+        with autocast():
+            y, z, logits, _ = model.step(tokens, y, z, t)
         stablemax_ce(logits, labels).backward()
         opt.step()
         y, z = y.detach(), z.detach()
 
 
 def infer_batch(model, tokens):
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast():
         y, z = model.carry(tokens.shape[0])
         for t in range(1, N_SUP + 1):
             y, z, logits, _ = model.step(tokens, y, z, t)
@@ -226,7 +239,7 @@ def main():
     infer_s = timed(lambda: infer_batch(model, test), a.warmup, a.repeats)
     tm, im = statistics.median(train_s), statistics.median(infer_s)
     r = {
-        "impl": "pytorch", "torch": torch.__version__, "preset": a.preset, "mixer": a.mixer, "method": "dis",
+        "impl": "pytorch", "torch": torch.__version__, "preset": a.preset, "mixer": a.mixer, "precision": a.precision, "method": "dis",
         "batch": a.batch, "seq_len": a.seq_len, "puzzle_len": PREFIX, "vocab": a.vocab,
         "infer_batch": a.infer_batch, "hidden": d, "layers": layers, "N_sup": N_SUP,
         "params": sum(p.numel() for p in model.parameters()),
