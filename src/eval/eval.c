@@ -76,7 +76,7 @@ void evaluate(Model *m, const Task *task, const Dataset *ds, const InferOptions 
     r->group_valid = xcalloc(task->num_groups, sizeof(double));
     r->calls_per_puzzle = (long)S * c->T * (c->n + 1);
     if (m->B < Bmax) model_plan(m, Bmax, m->planned_grad);
-    Carry carry = carry_new(m, Bmax);
+    Carry *carry = model_infer_carry(m, Bmax);
     size_t BL = (size_t)Bmax * L;
     int32_t *tokens = xmalloc(sizeof(int32_t) * BL), *input = xmalloc(sizeof(int32_t) * BL);
     int32_t *labels = xmalloc(sizeof(int32_t) * BL), *pred = xmalloc(sizeof(int32_t) * BL);
@@ -86,8 +86,8 @@ void evaluate(Model *m, const Task *task, const Dataset *ds, const InferOptions 
     double t0 = now_seconds();
     for (int start = 0; start < ds->n; start += Bmax) {
         int B = MIN(Bmax, ds->n - start);
-        carry.B = B;
-        carry_reset(m, &carry, NULL);
+        carry->B = B;
+        carry_reset(m, carry, NULL);
         for (size_t i = 0; i < (size_t)B * L; i++) {
             input[i] = ds->inputs[(size_t)start * L + i];
             labels[i] = ds->labels[(size_t)start * L + i];
@@ -95,10 +95,10 @@ void evaluate(Model *m, const Task *task, const Dataset *ds, const InferOptions 
         for (int b = 0; b < B; b++) ids[b] = ds->puzzle_ids ? ds->puzzle_ids[start + b] : 0;
         memcpy(tokens, input, sizeof(int32_t) * B * L);
         memcpy(prev, input, sizeof(int32_t) * B * L);
-        model_heads(m, carry.y, B);                  // pi_ref of step 1: the initial answer
+        model_heads(m, carry->y, B);                  // pi_ref of step 1: the initial answer
         memcpy(ref, m->logits, sizeof(real) * B * L * V);
         for (int s = 0; s < S; s++) {
-            model_forward(m, &carry, tokens, ids, s + 1, false);
+            model_forward(m, carry, tokens, ids, s + 1, false);
             decode_step(m->logits, ref, labels, prev, pred, B, L, V, o->guidance, &r->step[s]);
             for (int b = 0; b < B; b++) {
                 const int32_t *p = pred + (size_t)b * L;
@@ -133,7 +133,6 @@ void evaluate(Model *m, const Task *task, const Dataset *ds, const InferOptions 
         if (preds_final) memcpy(preds_final + (size_t)start * L, pred, sizeof(int32_t) * B * L);
     }
     r->seconds = now_seconds() - t0;
-    carry_free(&carry);
     free(tokens); free(input); free(labels); free(pred); free(prev); free(ids); free(ref); free(answer);
 }
 

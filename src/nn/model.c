@@ -242,6 +242,7 @@ size_t model_activation_bytes(const Model *m) {
 
 void model_free(Model *m) {
     free_plan(m);
+    carry_free(&m->infer);
     free(m->params);
     free(m->grads);
     memset(m, 0, sizeof *m);
@@ -260,6 +261,16 @@ Carry carry_new(const Model *m, int B) {
     Carry c = { B, alloc_real(n), alloc_real(n) };
     carry_reset(m, &c, NULL);
     return c;
+}
+
+Carry *model_infer_carry(Model *m, int B) {
+    if (m->infer_cap < B) {
+        carry_free(&m->infer);
+        m->infer = carry_new(m, B);
+        m->infer_cap = B;
+    }
+    m->infer.B = B;
+    return &m->infer;
 }
 
 void carry_free(Carry *c) {
