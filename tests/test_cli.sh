@@ -181,6 +181,8 @@ expect_fail "train --resume with another batch" "$R/state.safetensors|batch" \
     "$TRM" train --data "$S" --method dis --preset compact --steps 18 --batch 4 --out "$R" --quiet $THREADS --resume
 expect_fail "train --resume with another method" "$R/state.safetensors|dis" \
     "$TRM" train --data "$S" --method trm --preset compact --steps 18 --batch 8 --out "$R" --quiet $THREADS --resume
+expect_fail "train --resume with another --answer" "$R/state.safetensors|--answer stored|closest" \
+    "$TRM" train --data "$S" --method dis --preset compact --steps 18 --batch 8 --answer closest --out "$R" --quiet $THREADS --resume
 check "train: failed resumes changed the model" cmp -s "$R/model.safetensors" "$T/model12.safetensors"
 check "train: failed resumes changed the state" cmp -s "$R/state.safetensors" "$T/state12.safetensors"
 expect_fail "train --resume without a state" "$T/R0/state.safetensors|cannot open" \

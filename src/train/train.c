@@ -253,6 +253,8 @@ void trainer_advance(Trainer *t) {
 // ---------------------------------------------------------------------------------------
 // State files: everything needed to continue bit for bit.
 
+static const char *answer_name(AnswerKind a) { return a == ANSWER_CLOSEST ? "closest" : "stored"; }
+
 int trainer_save_state(const Trainer *t, const char *path, char *err) {
     const Model *m = t->m;
     StWriter *w = st_writer_new();
@@ -261,10 +263,11 @@ int trainer_save_state(const Trainer *t, const char *path, char *err) {
     int64_t carry_n = B * cfg_ltot(&m->cfg) * m->cfg.hidden, BL = B * m->cfg.seq_len;
     char meta[1024];
     snprintf(meta, sizeof meta,
-             "{\"method\":\"%s\",\"batch\":%d,\"n_train\":%d,\"step\":%ld,\"examples\":%ld,"
+             "{\"method\":\"%s\",\"answer\":\"%s\",\"batch\":%d,\"n_train\":%d,\"step\":%ld,\"examples\":%ld,"
              "\"epoch\":%ld,\"cursor\":%ld,\"elapsed\":%.17g,\"rng\":[\"%016" PRIx64 "\",\"%016" PRIx64
              "\",\"%016" PRIx64 "\",\"%016" PRIx64 "\"]}",
-             t->o.method == METHOD_DIS ? "dis" : "trm", t->o.batch, t->train->n, t->step, t->examples,
+             t->o.method == METHOD_DIS ? "dis" : "trm", answer_name(t->o.answer), t->o.batch, t->train->n,
+             t->step, t->examples,
              t->epoch, t->cursor, t->elapsed, t->rng.s[0], t->rng.s[1], t->rng.s[2], t->rng.s[3]);
     st_writer_meta(w, "train_state", meta);
     st_writer_add_real(w, "params", 1, &n_all, m->params);
@@ -303,6 +306,7 @@ static int parse_state_json(Trainer *t, const char *path, const char *json, char
     int rc = 0;
     const cJSON *method = cJSON_GetObjectItem(o, "method"), *batch = cJSON_GetObjectItem(o, "batch");
     const cJSON *ntrain = cJSON_GetObjectItem(o, "n_train"), *rng = cJSON_GetObjectItem(o, "rng");
+    const cJSON *answer = cJSON_GetObjectItem(o, "answer");   // absent in states of older builds
     const char *want = t->o.method == METHOD_DIS ? "dis" : "trm";
     bool complete = cJSON_IsArray(rng) && cJSON_GetArraySize(rng) == 4;
     for (int i = 0; complete && i < 4; i++) complete = cJSON_IsString(cJSON_GetArrayItem(rng, i));
@@ -313,6 +317,9 @@ static int parse_state_json(Trainer *t, const char *path, const char *json, char
         rc = err_set(err, "%s: train_state metadata is missing or malformed", path);
     else if (strcmp(method->valuestring, want))
         rc = err_set(err, "%s: state of a %s run, this run is %s", path, method->valuestring, want);
+    else if (cJSON_IsString(answer) && strcmp(answer->valuestring, answer_name(t->o.answer)))
+        rc = err_set(err, "%s: state written with --answer %s, this run has %s", path, answer->valuestring,
+                     answer_name(t->o.answer));
     else if (batch->valueint != t->o.batch)
         rc = err_set(err, "%s: state written with --batch %d, this run has %d", path, batch->valueint, t->o.batch);
     else if (ntrain->valueint != t->train->n)
