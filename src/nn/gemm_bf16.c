@@ -253,6 +253,8 @@ void gemm_bf16(bool transA, bool transB, int M, int N, int K, real alpha, const 
             for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * C[(size_t)i * ldc + j];
         return;
     }
+    // The packed buffers are shared by the call's own threads: one call at a time.
+    if (omp_in_parallel()) die("gemm_bf16: called from inside an OpenMP parallel region");
     gemm_bf16_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #else
     (void)transA; (void)transB; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda;
