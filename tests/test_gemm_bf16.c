@@ -109,6 +109,42 @@ static void check_switch(Rng *rng) {
     CHECK(memcmp(Cg, Cs, sizeof Cg) == 0, "gemm() back in fp32 is not sgemm");
 }
 
+// The fused gate/up + SwiGLU of inference against gemm_bf16 followed by SwiGLU in double:
+// the products are the same bf16 dot products in the same k order (so gu is bitwise the
+// same), and silu differs only by the exp polynomial (relative error < 3e-7) and a few fp32
+// roundings: 1e-5 of the largest activation. Then the cases it must decline.
+static void check_swiglu(Rng *rng) {
+    char err[ERR_LEN] = "";
+    const int shapes[][3] = { { 37, 81, 48 }, { 12, 256, 16 }, { 500, 80, 256 } };   // N, in, W
+    set_matmul_precision(MATMUL_BF16, err);
+    for (int t = 0; t < 3; t++) {
+        int N = shapes[t][0], in = shapes[t][1], W = shapes[t][2];
+        float *x = xmalloc(sizeof(float) * N * in), *Wg = xmalloc(sizeof(float) * 2 * W * in);
+        float *gu = xmalloc(sizeof(float) * N * 2 * W), *act = xmalloc(sizeof(float) * (N * W + 1));
+        for (int i = 0; i < N * in; i++) x[i] = 2 * uniform(rng);
+        for (int i = 0; i < 2 * W * in; i++) Wg[i] = uniform(rng) / 4;
+        act[N * W] = 12345;                                    // a canary after the output
+        CHECK(linear_swiglu_bf16(act, x, Wg, N, in, W), "N %d in %d W %d: declined", N, in, W);
+        gemm_bf16(false, true, N, 2 * W, in, 1, x, in, Wg, in, 0, gu, 2 * W);
+        double worst = 0, big = 0;
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < W; j++) {
+                double g = gu[(size_t)i * 2 * W + j], u = gu[(size_t)i * 2 * W + W + j];
+                double ref = g / (1 + exp(-g)) * u;
+                worst = fmax(worst, fabs(act[(size_t)i * W + j] - ref));
+                big = fmax(big, fabs(ref));
+            }
+        CHECK(worst <= 1e-5 * big, "N %d in %d W %d: fused SwiGLU off by %.3g (max %.3g)", N, in, W, worst, big);
+        CHECK(act[N * W] == 12345, "N %d in %d W %d: wrote past the output", N, in, W);
+        free(x); free(Wg); free(gu); free(act);
+    }
+    float x[4] = { 0 }, a[4];
+    CHECK(!linear_swiglu_bf16(a, x, x, 1, 1, 2), "W = 2 (not a multiple of 16) must be declined");
+    CHECK(!linear_swiglu_bf16(a, x, x, 1, 2000, 16), "in = 2000 (over one k-block) must be declined");
+    set_matmul_precision(MATMUL_FP32, err);
+    CHECK(!linear_swiglu_bf16(a, x, x, 1, 1, 16), "fp32 products must decline the fused path");
+}
+
 int main(void) {
     char err[ERR_LEN] = "";
     if (!matmul_bf16_supported()) {
@@ -132,5 +168,6 @@ int main(void) {
     check_shape(true, false, 40, 50, 1300, 2, 0.25f, &rng);     // beta on the first k-block only
     check_threads(&rng);
     check_switch(&rng);
+    check_swiglu(&rng);
     return test_summary("gemm_bf16");
 }

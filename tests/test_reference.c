@@ -157,6 +157,48 @@ static void run_fixture(const char *path, double tol_value, double tol_grad) {
 // leave ~2.5x margin: this pass catches a wrong formula in the bf16 path (errors of order
 // 1), not rounding. The floor checks that the products really ran in bf16 (fp32: < 2e-6).
 #ifndef TRM_DOUBLE
+// A forward without gradient (inference) against one with it, from the same carry: in fp32
+// the same bits; with bf16 products inference fuses the gate/up product with SwiGLU, whose
+// silu differs by an ulp or two, which may move a bf16 rounding of the activation
+// (2^-9 relative): logits and carry within 1e-2 of their largest magnitude.
+static void check_infer_path(const char *path, bool bf16) {
+    SafeTensors st;
+    char err[ERR_LEN];
+    if (st_load(&st, path, err)) { CHECK(0, "%s", err); return; }
+    TRMConfig cfg;
+    const char *json = st_meta(&st, "config");
+    if (!json || cfg_from_json(&cfg, json, err)) { CHECK(0, "%s: config", path); st_free(&st); return; }
+    cJSON *meta = cJSON_Parse(json);
+    const cJSON *bj = cJSON_GetObjectItem(meta, "batch");
+    int B = bj ? bj->valueint : 1, L = cfg.seq_len, V = cfg.vocab;
+    cJSON_Delete(meta);
+    Model m;
+    model_create(&m, &cfg, 1);
+    load_weights(&m, &st);
+    model_plan(&m, B, true);
+    Carry a = carry_new(&m, B), b = carry_new(&m, B);
+    int32_t *tokens = load_i32(&st, "step1.tokens", (int64_t)B * L);
+    int32_t *ids = cfg.puzzle_len ? load_i32(&st, "inputs.puzzle_ids", B) : NULL;
+    size_t nl = (size_t)B * L * V, nc = (size_t)B * cfg_ltot(&cfg) * cfg.hidden;
+    real *logits = xmalloc(sizeof(real) * nl);
+    model_forward(&m, &a, tokens, ids, 1, true);
+    memcpy(logits, m.logits, sizeof(real) * nl);
+    model_forward(&m, &b, tokens, ids, 1, false);
+    double dl = 0, ml = 0, dy = 0, my = 0;
+    for (size_t i = 0; i < nl; i++) { dl = fmax(dl, fabs(logits[i] - m.logits[i])); ml = fmax(ml, fabs(logits[i])); }
+    for (size_t i = 0; i < nc; i++) { dy = fmax(dy, fabs(a.y[i] - b.y[i])); my = fmax(my, fabs(a.y[i])); }
+    if (bf16) {
+        CHECK(dl <= 1e-2 * ml && dy <= 1e-2 * my, "%s: bf16 inference path: logits %.3g (max %.3g), y %.3g (max %.3g)",
+              path, dl, ml, dy, my);
+    } else {
+        CHECK(dl == 0 && dy == 0, "%s: fp32 inference path differs: logits %.3g, y %.3g", path, dl, dy);
+    }
+    free(logits); free(tokens); free(ids);
+    carry_free(&a); carry_free(&b);
+    model_free(&m);
+    st_free(&st);
+}
+
 static void bf16_pass(void) {
     char err[ERR_LEN] = "";
     if (set_matmul_precision(MATMUL_BF16, err)) {
@@ -167,6 +209,8 @@ static void bf16_pass(void) {
     run_fixture("tests/fixtures/tiny_att.safetensors", 8e-2, 3e-1);
     run_fixture("tests/fixtures/tiny_mlp.safetensors", 8e-2, 3e-1);
     CHECK(worst_value > 1e-4, "bf16 values agree to %.2e: the products did not run in bf16", worst_value);
+    check_infer_path("tests/fixtures/tiny_att.safetensors", true);
+    check_infer_path("tests/fixtures/tiny_mlp.safetensors", true);
     printf("# worst with bf16 products: values %.2e (tol 8e-2), gradients %.2e (tol 3e-1)\n", worst_value, worst_grad);
     set_matmul_precision(MATMUL_FP32, err);
 }
@@ -178,6 +222,8 @@ int main(void) {
     printf("# worst: values %.2e (tol %.0e), gradients %.2e (tol %.0e)\n", worst_value, TOL_VALUE,
            worst_grad, TOL_GRAD);
 #ifndef TRM_DOUBLE
+    check_infer_path("tests/fixtures/tiny_att.safetensors", false);
+    check_infer_path("tests/fixtures/tiny_mlp.safetensors", false);
     bf16_pass();
 #endif
     return test_summary(SUITE);

@@ -48,6 +48,18 @@
 static uint32_t *packed_b;           // KC/2 x NC pairs
 static uint32_t *packed_a;           // per thread: MC x KC/2 pairs
 static size_t packed_a_threads;
+static uint32_t *packed_w;           // the gate/up weights of linear_swiglu_bf16, packed whole
+static size_t packed_w_len;
+
+static void packed_buffers(void) {
+    size_t threads = (size_t)omp_get_max_threads();
+    if (!packed_b) packed_b = xmalloc((size_t)(KC / 2) * NC * 4);
+    if (packed_a_threads < threads) {
+        free(packed_a);
+        packed_a = xmalloc(threads * MC * (KC / 2) * 4);
+        packed_a_threads = threads;
+    }
+}
 
 static uint16_t to_bf16(float f) {   // round to nearest even, as vcvtneps2bf16
     uint32_t u;
@@ -84,9 +96,9 @@ TARGET static void transpose16x16(__m512i r[16]) {
 }
 
 // Pack rows [r0, r0+R) x k in [k0, k0+kc) of a matrix whose element (r, k) is
-// src[r*rs + k*ks] into dst[p*Rpad + r] = pair(k0+2p, k0+2p+1), zero for r >= R or k >= K.
-// Either rs or ks is 1: rows of pairs (ks == 1) or two rows of k interleaved (rs == 1).
-TARGET static void pack_pairs(uint32_t *dst, int Rpad, const float *src, size_t rs, size_t ks,
+// src[r*rs + k*ks] into dst[p*ld + r] = pair(k0+2p, k0+2p+1), zero for R <= r < Rpad or
+// k >= K. Either rs or ks is 1: rows of pairs (ks == 1) or two rows of k interleaved (rs == 1).
+TARGET static void pack_pairs(uint32_t *dst, int ld, int Rpad, const float *src, size_t rs, size_t ks,
                               int R, int kc) {
     int P = (kc + 1) / 2;
     if (ks == 1) {
@@ -102,13 +114,13 @@ TARGET static void pack_pairs(uint32_t *dst, int Rpad, const float *src, size_t 
                                  : _mm512_setzero_si512();
                 }
                 transpose16x16(v);                     // v[p]: pair p0+p of rows r0..r0+15
-                for (int p = 0; p < 16; p++) _mm512_mask_storeu_epi32(dst + (size_t)(p0 + p) * Rpad + r0, m, v[p]);
+                for (int p = 0; p < 16; p++) _mm512_mask_storeu_epi32(dst + (size_t)(p0 + p) * ld + r0, m, v[p]);
             }
         }
         for (int r = 0; r < R; r++)
             for (int p = P16; p < P; p++) {
                 const float *s = src + r * rs;
-                dst[(size_t)p * Rpad + r] = pair(s[2 * p], 2 * p + 1 < kc ? s[2 * p + 1] : 0);
+                dst[(size_t)p * ld + r] = pair(s[2 * p], 2 * p + 1 < kc ? s[2 * p + 1] : 0);
             }
     } else {
         // Interleave rows 2p and 2p+1 of k, 16 r at a time: lane q gets (k=2p, k=2p+1) of r+q.
@@ -117,7 +129,7 @@ TARGET static void pack_pairs(uint32_t *dst, int Rpad, const float *src, size_t 
         for (int p = 0; p < P; p++) {
             const float *s0 = src + (size_t)(2 * p) * ks;
             const float *s1 = 2 * p + 1 < kc ? s0 + ks : NULL;
-            uint32_t *d = dst + (size_t)p * Rpad;
+            uint32_t *d = dst + (size_t)p * ld;
             for (int r = 0; r < R; r += 16) {
                 __mmask16 m = R - r >= 16 ? 0xffff : (__mmask16)((1u << (R - r)) - 1);
                 __m512 lo = _mm512_maskz_loadu_ps(m, s0 + r);
@@ -128,15 +140,12 @@ TARGET static void pack_pairs(uint32_t *dst, int Rpad, const float *src, size_t 
         }
     }
     for (int p = 0; p < P; p++)                        // padding rows of the last panel
-        for (int r = R; r < Rpad; r++) dst[(size_t)p * Rpad + r] = 0;
+        for (int r = R; r < Rpad; r++) dst[(size_t)p * ld + r] = 0;
 }
 
-// The MR x NR tile: acc = A panel x B strip over P pairs; then C = alpha acc + beta C (first
-// k-block) or C += alpha acc (later ones). Full tiles write C directly; edge tiles go
-// through a local tile and copy the rows and columns that exist.
-TARGET static void kernel(int P, const uint32_t *a, const uint32_t *b, float *C, int ldc,
-                          int rows, int cols, float alpha, float beta, bool first) {
-    __m512 c[MR][2];
+// The MR x NR tile of an A panel times a B strip over P pairs, into c (registers once inlined).
+TARGET static inline __attribute__((always_inline)) void tile(int P, const uint32_t *a, const uint32_t *b,
+                                                              __m512 c[MR][2]) {
     for (int i = 0; i < MR; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
     for (int p = 0; p < P; p++) {
         __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + (size_t)p * NR);
@@ -148,6 +157,14 @@ TARGET static void kernel(int P, const uint32_t *a, const uint32_t *b, float *C,
             c[i][1] = _mm512_dpbf16_ps(c[i][1], ai, b1);
         }
     }
+}
+
+// The tile, then C = alpha acc + beta C (first k-block) or C += alpha acc (later ones);
+// edge tiles store only the rows and columns that exist (masked).
+TARGET static void kernel(int P, const uint32_t *a, const uint32_t *b, float *C, int ldc,
+                          int rows, int cols, float alpha, float beta, bool first) {
+    __m512 c[MR][2];
+    tile(P, a, b, c);
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(first ? beta : 1.0f);
     bool load = !(first && beta == 0);
     if (rows == MR && cols == NR) {
@@ -171,16 +188,80 @@ TARGET static void kernel(int P, const uint32_t *a, const uint32_t *b, float *C,
         }
 }
 
+// e^x for 16 lanes: the range reduction and polynomial of ops.c's fast_exp (relative error
+// < 3e-7 over the clamped range).
+TARGET static inline __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    __m512 k = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(12582912.0f)),
+                             _mm512_set1_ps(12582912.0f));
+    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), x);
+    r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.428606765330187045e-06f), r);
+    __m512 p = _mm512_set1_ps(0.0013888889f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.0083333338f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.041666668f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.16666667f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(k), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+}
+
+// The tile of a gate|up strip (16 gate columns, then the same 16 up columns), stored as
+// act = silu(gate) * up: 16 columns of the activation per row.
+TARGET static void kernel_swiglu(int P, const uint32_t *a, const uint32_t *b, float *act, int ld, int rows) {
+    __m512 c[MR][2];
+    tile(P, a, b, c);
+    for (int i = 0; i < rows; i++) {
+        __m512 g = c[i][0];
+        __m512 sig = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+        _mm512_storeu_ps(act + (size_t)i * ld, _mm512_mul_ps(_mm512_mul_ps(g, sig), c[i][1]));
+    }
+}
+
+// act[M, Wd] = swiglu(x[M, K] Wgu^T) with Wgu [2 Wd, K] = [gate; up]: the gate/up product
+// never reaches memory. B strips pair gate columns 16s.. with up columns Wd + 16s.., so one
+// register tile holds both halves of 16 activations. Needs K <= KC and Wd % 16 == 0.
+TARGET static void swiglu_bf16_avx512(float *act, const float *x, const float *Wgu, int M, int K, int Wd) {
+    int threads = omp_get_max_threads(), P = (K + 1) / 2, strips = Wd / 16;
+    int mc_max = MIN(MC, ((M + threads - 1) / threads + MR - 1) / MR * MR);
+    int blocks = (M + mc_max - 1) / mc_max;
+    size_t need = (size_t)strips * P * NR;
+    if (packed_w_len < need) {
+        free(packed_w);
+        packed_w = xmalloc(need * sizeof(uint32_t));
+        packed_w_len = need;
+    }
+    uint32_t *pb = packed_w;
+#pragma omp parallel
+    {
+#pragma omp for schedule(static)
+        for (int s = 0; s < strips; s++) {
+            pack_pairs(pb + (size_t)s * P * NR, NR, 16, Wgu + (size_t)16 * s * K, (size_t)K, 1, 16, K);
+            pack_pairs(pb + (size_t)s * P * NR + 16, NR, 16, Wgu + (size_t)(Wd + 16 * s) * K, (size_t)K, 1, 16, K);
+        }
+        uint32_t *pa = packed_a + (size_t)omp_get_thread_num() * MC * (KC / 2);
+#pragma omp for schedule(static)
+        for (int blk = 0; blk < blocks; blk++) {
+            int i0 = blk * mc_max, mc = MIN(M - i0, mc_max), panels = (mc + MR - 1) / MR;
+            for (int q = 0; q < panels; q++) {
+                int i = i0 + q * MR, rows = MIN(M - i, MR);
+                pack_pairs(pa + (size_t)q * P * MR, MR, MR, x + (size_t)i * K, (size_t)K, 1, rows, K);
+            }
+            for (int s = 0; s < strips; s++)
+                for (int q = 0; q < panels; q++) {
+                    int i = i0 + q * MR;
+                    kernel_swiglu(P, pa + (size_t)q * P * MR, pb + (size_t)s * P * NR, act + (size_t)i * Wd + 16 * s,
+                                  Wd, MIN(M - i, MR));
+                }
+        }
+    }
+}
+
 TARGET static void gemm_bf16_avx512(bool transA, bool transB, int M, int N, int K, float alpha,
                                     const float *A, int lda, const float *B, int ldb, float beta,
                                     float *C, int ldc) {
     int threads = omp_get_max_threads();
-    if (!packed_b) packed_b = xmalloc((size_t)(KC / 2) * NC * 4);
-    if (packed_a_threads < (size_t)threads) {
-        free(packed_a);
-        packed_a = xmalloc((size_t)threads * MC * (KC / 2) * 4);
-        packed_a_threads = (size_t)threads;
-    }
     // Rows per block: MC, or fewer when that leaves a thread without a block.
     int mc_max = MIN(MC, ((M + threads - 1) / threads + MR - 1) / MR * MR);
     // op(A)(i, k) = A[i*lda + k] or A[k*lda + i]; op(B)(k, j) as rows j of B^T likewise.
@@ -197,7 +278,7 @@ TARGET static void gemm_bf16_avx512(bool transA, bool transB, int M, int N, int 
 #pragma omp for schedule(static)
                 for (int s = 0; s < strips; s++) {
                     int j = j0 + s * NR, cols = N - j < NR ? N - j : NR;
-                    pack_pairs(packed_b + (size_t)s * P * NR, NR, B + j * b_rs + k0 * b_ks, b_rs, b_ks, cols, kc);
+                    pack_pairs(packed_b + (size_t)s * P * NR, NR, NR, B + j * b_rs + k0 * b_ks, b_rs, b_ks, cols, kc);
                 }
                 uint32_t *pa = packed_a + (size_t)omp_get_thread_num() * MC * (KC / 2);
 #pragma omp for schedule(static)
@@ -205,7 +286,7 @@ TARGET static void gemm_bf16_avx512(bool transA, bool transB, int M, int N, int 
                     int i0 = blk * mc_max, mc = MIN(M - i0, mc_max), panels = (mc + MR - 1) / MR;
                     for (int q = 0; q < panels; q++) {
                         int i = i0 + q * MR, rows = M - i < MR ? M - i : MR;
-                        pack_pairs(pa + (size_t)q * P * MR, MR, A + i * a_rs + k0 * a_ks, a_rs, a_ks, rows, kc);
+                        pack_pairs(pa + (size_t)q * P * MR, MR, MR, A + i * a_rs + k0 * a_ks, a_rs, a_ks, rows, kc);
                     }
                     for (int s = 0; s < strips; s++) {
                         int j = j0 + s * NR, cols = N - j < NR ? N - j : NR;
@@ -255,10 +336,24 @@ void gemm_bf16(bool transA, bool transB, int M, int N, int K, real alpha, const 
     }
     // The packed buffers are shared by the call's own threads: one call at a time.
     if (omp_in_parallel()) die("gemm_bf16: called from inside an OpenMP parallel region");
+    packed_buffers();
     gemm_bf16_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #else
     (void)transA; (void)transB; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda;
     (void)B; (void)ldb; (void)beta; (void)C; (void)ldc;
     die("gemm_bf16: not available in this build");
+#endif
+}
+
+bool linear_swiglu_bf16(real *act, const real *x, const real *W_gu, int N, int in, int W) {
+#ifdef HAVE_BF16_KERNEL
+    if (precision != MATMUL_BF16 || in > KC || W % 16 || N == 0) return false;
+    if (omp_in_parallel()) die("linear_swiglu_bf16: called from inside an OpenMP parallel region");
+    packed_buffers();
+    swiglu_bf16_avx512(act, x, W_gu, N, in, W);
+    return true;
+#else
+    (void)act; (void)x; (void)W_gu; (void)N; (void)in; (void)W;
+    return false;
 #endif
 }

@@ -24,6 +24,11 @@ const char *matmul_precision_name(MatmulPrecision p);
 void gemm_bf16(bool transA, bool transB, int M, int N, int K, real alpha, const real *A, int lda,
                const real *B, int ldb, real beta, real *C, int ldc);
 
+// act[N, W] = swiglu(x[N, in] W_gu^T) in one pass when the products run in bf16 (the
+// gate/up product stays in registers); returns false, doing nothing, when it cannot (fp32
+// products, in > 1024, W not a multiple of 16): then use linear_forward + swiglu_forward.
+bool linear_swiglu_bf16(real *act, const real *x, const real *W_gu, int N, int in, int W);
+
 // Linear layer without bias, as PyTorch's: y[N,out] = x[N,in] W[out,in]^T.
 void linear_forward(real *y, const real *x, const real *W, int N, int in, int out);
 // dx[N,in] = dy W (or += when accumulate_dx); dW[out,in] += dy^T x. dx may be NULL.
