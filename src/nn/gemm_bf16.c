@@ -188,6 +188,22 @@ TARGET static void kernel(int P, const uint32_t *a, const uint32_t *b, float *C,
         }
 }
 
+// Rows of A per block: MC, or fewer when that would leave a thread without a block.
+static int block_rows(int M) {
+    int threads = omp_get_max_threads();
+    return MIN(MC, ((M + threads - 1) / threads + MR - 1) / MR * MR);
+}
+
+// Pack rows [i0, i0 + mc) of op(A) (element (i, k) at A[i*rs + k*ks], k in [0, kc)) into
+// this thread's panels of MR rows; the last panel of the matrix is zero-padded.
+TARGET static void pack_a_block(uint32_t *pa, const float *A, size_t rs, size_t ks, int i0, int mc, int M, int kc) {
+    int P = (kc + 1) / 2;
+    for (int q = 0; q * MR < mc; q++) {
+        int i = i0 + q * MR;
+        pack_pairs(pa + (size_t)q * P * MR, MR, MR, A + i * rs, rs, ks, MIN(M - i, MR), kc);
+    }
+}
+
 // e^x for 16 lanes: the range reduction and polynomial of ops.c's fast_exp (relative error
 // < 3e-7 over the clamped range).
 TARGET static inline __m512 exp16(__m512 x) {
@@ -223,8 +239,7 @@ TARGET static void kernel_swiglu(int P, const uint32_t *a, const uint32_t *b, fl
 // never reaches memory. B strips pair gate columns 16s.. with up columns Wd + 16s.., so one
 // register tile holds both halves of 16 activations. Needs K <= KC and Wd % 16 == 0.
 TARGET static void swiglu_bf16_avx512(float *act, const float *x, const float *Wgu, int M, int K, int Wd) {
-    int threads = omp_get_max_threads(), P = (K + 1) / 2, strips = Wd / 16;
-    int mc_max = MIN(MC, ((M + threads - 1) / threads + MR - 1) / MR * MR);
+    int P = (K + 1) / 2, strips = Wd / 16, mc_max = block_rows(M);
     int blocks = (M + mc_max - 1) / mc_max;
     size_t need = (size_t)strips * P * NR;
     if (packed_w_len < need) {
@@ -244,10 +259,7 @@ TARGET static void swiglu_bf16_avx512(float *act, const float *x, const float *W
 #pragma omp for schedule(static)
         for (int blk = 0; blk < blocks; blk++) {
             int i0 = blk * mc_max, mc = MIN(M - i0, mc_max), panels = (mc + MR - 1) / MR;
-            for (int q = 0; q < panels; q++) {
-                int i = i0 + q * MR, rows = MIN(M - i, MR);
-                pack_pairs(pa + (size_t)q * P * MR, MR, MR, x + (size_t)i * K, (size_t)K, 1, rows, K);
-            }
+            pack_a_block(pa, x, (size_t)K, 1, i0, mc, M, K);
             for (int s = 0; s < strips; s++)
                 for (int q = 0; q < panels; q++) {
                     int i = i0 + q * MR;
@@ -261,9 +273,7 @@ TARGET static void swiglu_bf16_avx512(float *act, const float *x, const float *W
 TARGET static void gemm_bf16_avx512(bool transA, bool transB, int M, int N, int K, float alpha,
                                     const float *A, int lda, const float *B, int ldb, float beta,
                                     float *C, int ldc) {
-    int threads = omp_get_max_threads();
-    // Rows per block: MC, or fewer when that leaves a thread without a block.
-    int mc_max = MIN(MC, ((M + threads - 1) / threads + MR - 1) / MR * MR);
+    int mc_max = block_rows(M);
     // op(A)(i, k) = A[i*lda + k] or A[k*lda + i]; op(B)(k, j) as rows j of B^T likewise.
     size_t a_rs = transA ? 1 : (size_t)lda, a_ks = transA ? (size_t)lda : 1;
     size_t b_rs = transB ? (size_t)ldb : 1, b_ks = transB ? 1 : (size_t)ldb;
@@ -284,14 +294,11 @@ TARGET static void gemm_bf16_avx512(bool transA, bool transB, int M, int N, int 
 #pragma omp for schedule(static)
                 for (int blk = 0; blk < blocks; blk++) {
                     int i0 = blk * mc_max, mc = MIN(M - i0, mc_max), panels = (mc + MR - 1) / MR;
-                    for (int q = 0; q < panels; q++) {
-                        int i = i0 + q * MR, rows = M - i < MR ? M - i : MR;
-                        pack_pairs(pa + (size_t)q * P * MR, MR, MR, A + i * a_rs + k0 * a_ks, a_rs, a_ks, rows, kc);
-                    }
+                    pack_a_block(pa, A + k0 * a_ks, a_rs, a_ks, i0, mc, M, kc);
                     for (int s = 0; s < strips; s++) {
                         int j = j0 + s * NR, cols = N - j < NR ? N - j : NR;
                         for (int q = 0; q < panels; q++) {
-                            int i = i0 + q * MR, rows = M - i < MR ? M - i : MR;
+                            int i = i0 + q * MR, rows = MIN(M - i, MR);
                             kernel(P, pa + (size_t)q * P * MR, packed_b + (size_t)s * P * NR,
                                    C + (size_t)i * ldc + j, ldc, rows, cols, alpha, beta, first);
                         }
