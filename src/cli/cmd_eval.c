@@ -6,12 +6,12 @@
 #include "cli.h"
 #include "io/safetensors.h"
 
-#define INFER_OPTIONS(model, io, threads, precision)                                                       \
+#define INFER_OPTIONS(model, io, threads, precision)                                           \
     { "model", ARG_STR, &model, "model file (model.safetensors of a run)", 0, 0 },              \
     { "batch", ARG_INT, &io.batch, "puzzles per batch", 1, 65536 },                             \
     { "guidance", ARG_DOUBLE, &io.guidance, "w of paper Eq. 16 (1 = the plain model)", -100, 100 }, \
     { "feed", ARG_STR, &feed, "tokens at steps t > 1: input | pred (default: as trained)", 0, 0 }, \
-    { "precision", ARG_STR, &precision, PRECISION_HELP, 0, 0 },                                \
+    { "precision", ARG_STR, &precision, PRECISION_HELP, 0, 0 },                                 \
     { "threads", ARG_INT, &threads, "threads (0: all cores)", 0, 1024 }
 
 // Shared set-up: threads, the model, its inference settings, and the data file when one

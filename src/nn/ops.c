@@ -271,10 +271,9 @@ static void attn_probs(AttnWork *w, int Lt, int hd, real scale, const real *lse,
             for (int j = 0; j < Lt; j++) s[j] = fast_exp(scale * s[j] - lse[i]);
             continue;
         }
-        real mx = row_max(s, Lt), sum = 0;
+        real mx = row_max(s, Lt);
         for (int j = 0; j < Lt; j++) s[j] = fast_exp(scale * (s[j] - mx));
-        sum = row_sum(s, Lt);
-        real inv = 1 / sum;
+        real sum = row_sum(s, Lt), inv = 1 / sum;
         for (int j = 0; j < Lt; j++) s[j] *= inv;
         lse_out[i] = scale * mx + r_log(sum);
     }
