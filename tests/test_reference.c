@@ -72,27 +72,39 @@ static int32_t *load_i32(const SafeTensors *st, const char *name, int64_t n) {
     return v;
 }
 
-static void run_fixture(const char *path, double tol_value, double tol_grad) {
-    SafeTensors st;
+// Open a fixture and build its model with the reference weights, planned with gradients for
+// the fixture's batch *B. 0, or -1 after a failed CHECK (nothing left open).
+static int load_fixture(const char *path, SafeTensors *st, Model *m, int *B) {
     char err[ERR_LEN];
-    if (st_load(&st, path, err)) {
+    if (st_load(st, path, err)) {
         CHECK(0, "%s", err);
-        return;
+        return -1;
     }
     TRMConfig cfg;
-    const char *json = st_meta(&st, "config");
-    CHECK(json && cfg_from_json(&cfg, json, err) == 0, "%s: config: %s", path, json ? err : "missing");
-    const cJSON *bj = NULL;
+    const char *json = st_meta(st, "config");
+    bool ok = json && cfg_from_json(&cfg, json, err) == 0;
+    CHECK(ok, "%s: config: %s", path, json ? err : "missing");
+    if (!ok) {
+        st_free(st);
+        return -1;
+    }
     cJSON *meta = cJSON_Parse(json);
-    bj = cJSON_GetObjectItem(meta, "batch");
-    int B = bj ? bj->valueint : 0;
+    const cJSON *bj = cJSON_GetObjectItem(meta, "batch");
+    *B = bj ? bj->valueint : 0;
     cJSON_Delete(meta);
-    int L = cfg.seq_len, V = cfg.vocab;
+    model_create(m, &cfg, 1);
+    load_weights(m, st);
+    model_plan(m, *B, true);
+    return 0;
+}
 
+static void run_fixture(const char *path, double tol_value, double tol_grad) {
+    SafeTensors st;
     Model m;
-    model_create(&m, &cfg, 1);
-    load_weights(&m, &st);
-    model_plan(&m, B, true);
+    int B;
+    if (load_fixture(path, &st, &m, &B)) return;
+    const TRMConfig cfg = m.cfg;
+    int L = cfg.seq_len, V = cfg.vocab;
     Carry carry = carry_new(&m, B);
     int32_t *ids = cfg.puzzle_len ? load_i32(&st, "inputs.puzzle_ids", B) : NULL;
     real *dlogits = xmalloc(sizeof(real) * B * L * V);
@@ -163,19 +175,11 @@ static void run_fixture(const char *path, double tol_value, double tol_grad) {
 // (2^-9 relative): logits and carry within 1e-2 of their largest magnitude.
 static void check_infer_path(const char *path, bool bf16) {
     SafeTensors st;
-    char err[ERR_LEN];
-    if (st_load(&st, path, err)) { CHECK(0, "%s", err); return; }
-    TRMConfig cfg;
-    const char *json = st_meta(&st, "config");
-    if (!json || cfg_from_json(&cfg, json, err)) { CHECK(0, "%s: config", path); st_free(&st); return; }
-    cJSON *meta = cJSON_Parse(json);
-    const cJSON *bj = cJSON_GetObjectItem(meta, "batch");
-    int B = bj ? bj->valueint : 1, L = cfg.seq_len, V = cfg.vocab;
-    cJSON_Delete(meta);
     Model m;
-    model_create(&m, &cfg, 1);
-    load_weights(&m, &st);
-    model_plan(&m, B, true);
+    int B;
+    if (load_fixture(path, &st, &m, &B)) return;
+    const TRMConfig cfg = m.cfg;
+    int L = cfg.seq_len, V = cfg.vocab;
     Carry a = carry_new(&m, B), b = carry_new(&m, B);
     int32_t *tokens = load_i32(&st, "step1.tokens", (int64_t)B * L);
     int32_t *ids = cfg.puzzle_len ? load_i32(&st, "inputs.puzzle_ids", B) : NULL;
