@@ -72,6 +72,9 @@ fixtures:
 	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then \
 	    /usr/bin/python3 tests/reference/trm_reference.py --out tests/fixtures; \
 	else echo "fixtures: torch not importable, using the committed fixtures"; fi
+	@if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then \
+	    /usr/bin/python3 tests/reference/numpy_stream.py --out tests/fixtures/numpy_stream.txt; \
+	else echo "fixtures: numpy not importable, using the committed numpy_stream.txt"; fi
 
 # Shell tests (tests/test_*.sh) drive the trm binary: bad input, end-to-end commands.
 SH_TESTS := $(wildcard tests/test_*.sh)
