@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -100,4 +102,44 @@ int write_file_atomic(const char *path, const void *data, size_t n, char *err) {
     }
     free(tmp);
     return rc;
+}
+
+char *read_file(const char *path, size_t *n, char *err) {
+    // O_NONBLOCK: opening a FIFO by mistake must not hang; it is refused just below.
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        err_set(err, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        err_set(err, "%s: not a regular file", path);
+        return NULL;
+    }
+    size_t size = (size_t)sb.st_size, got = 0;
+    char *p = xmalloc(size + 1);
+    while (got < size) {
+        ssize_t r = read(fd, p + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {   // r == 0: the file shrank under us
+            int e = r < 0 ? errno : EIO;
+            close(fd);
+            free(p);
+            err_set(err, "%s: read failed after %zu of %zu bytes: %s", path, got, size, strerror(e));
+            return NULL;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    p[size] = 0;
+    if (n) *n = size;
+    return p;
+}
+
+char *path_join(const char *dir, const char *name) {
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = xmalloc(n);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
 }

@@ -47,6 +47,11 @@ double now_seconds(void);                   // monotonic clock
 // Write n bytes to path through a temporary file and a rename: readers never see half a file.
 int write_file_atomic(const char *path, const void *data, size_t n, char *err);
 
+// The whole file, NUL-terminated (n: its length without the NUL); NULL and err on failure.
+char *read_file(const char *path, size_t *n, char *err);
+// "dir/name", freshly allocated.
+char *path_join(const char *dir, const char *name);
+
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 

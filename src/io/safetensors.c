@@ -84,34 +84,6 @@ static void format_shape(char *out, size_t size, const int64_t *shape, int ndim)
 // Reading. Internal functions write a message without the path into msg; st_load
 // prefixes the path once.
 
-static int read_file(const char *path, uint8_t **buf, size_t *size, char *msg) {
-    // O_NONBLOCK: opening a FIFO by mistake must not hang; it is refused just below.
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return err_set(msg, "cannot open: %s", strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return err_set(msg, "not a regular file");
-    }
-    size_t n = (size_t)sb.st_size, got = 0;
-    uint8_t *p = xmalloc(n);
-    while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {   // r == 0: the file shrank under us
-            int e = r < 0 ? errno : EIO;
-            close(fd);
-            free(p);
-            return err_set(msg, "read failed after %zu of %zu bytes: %s", got, n, strerror(e));
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    *buf = p;
-    *size = n;
-    return 0;
-}
-
 static uint64_t read_u64le(const uint8_t *p) {
     uint64_t v = 0;
     for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
@@ -316,7 +288,9 @@ static int parse_file(SafeTensors *st, char *msg) {
 int st_load(SafeTensors *st, const char *path, char *err) {
     char msg[ERR_LEN] = "";
     memset(st, 0, sizeof *st);
-    if (read_file(path, &st->buf, &st->size, msg) || parse_file(st, msg)) {
+    st->buf = (uint8_t *)read_file(path, &st->size, err);
+    if (!st->buf) return -1;
+    if (parse_file(st, msg)) {
         st_free(st);
         return err_line(err, "%s: %s", path, msg);
     }
