@@ -531,8 +531,9 @@ static void test_resume(Method method) {
     trainer_free(&t4);
     model_free(&mc);
 
-    Dataset fewer = train_set;
-    fewer.n = train_set.n - 1;
+    Dataset fewer = dataset_alloc(train_set.n - 1, train_set.seq_len);
+    memcpy(fewer.inputs, train_set.inputs, (size_t)fewer.n * fewer.seq_len);
+    memcpy(fewer.labels, train_set.labels, (size_t)fewer.n * fewer.seq_len);
     model_create(&mc, &c, 7);
     trainer_init(&t4, &mc, task, &fewer, &o);
     err[0] = 0;
@@ -540,6 +541,7 @@ static void test_resume(Method method) {
     CHECK(strstr(err, state) && strstr(err, "training rows"), "%s: data message: %s", what, err);
     trainer_free(&t4);
     model_free(&mc);
+    dataset_free(&fewer);
 
     free(saved);
     trainer_free(&a);
@@ -649,7 +651,7 @@ int main(int argc, char **argv) {
     Dataset test_set;
     char err[ERR_LEN];
     if (nq_build("paper", 3, false, &train_set, &test_set, err)) die("%s", err);
-    train_set.n = 12;   // small, so 4 units wrap an epoch
+    dataset_truncate(&train_set, 12);   // small, so 4 units wrap an epoch
     test_resume(METHOD_DIS);
     test_resume(METHOD_TRM);
     test_bad_state();

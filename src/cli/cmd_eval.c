@@ -139,7 +139,7 @@ int cmd_solve(int argc, char **argv) {
         lm.task->format(answer, text);
         printf("%s\n", text);
     }
-    fprintf(stderr, "solve: %d puzzles, %.0f valid (%.1f%%)\n", ds.n, r.step[r.steps - 1].valid,
+    fprintf(stderr, "solve: %lld puzzles, %.0f valid (%.1f%%)\n", (long long)ds.n, r.step[r.steps - 1].valid,
             100.0 * r.step[r.steps - 1].valid / ds.n);
     free(answer); free(text); free(pred);
     eval_result_free(&r);
@@ -171,7 +171,7 @@ int cmd_trace(int argc, char **argv) {
     if (limit && limit < ds.n) ds.n = limit;
     int S = io.steps, L = lm.m.cfg.seq_len, V = lm.m.cfg.vocab;
     size_t cells = (size_t)S * ds.n * L;
-    TraceOut tr = { xmalloc(sizeof(real) * cells * V), xmalloc(sizeof(int32_t) * cells) };
+    TraceOut tr = { .logits = xmalloc(sizeof(real) * cells * V), .preds = xmalloc(sizeof(int32_t) * cells) };
     EvalResult r;
     evaluate(&lm.m, lm.task, &ds, &io, &r, NULL, &tr);
     cJSON *j = eval_result_json(&r);

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "tasks/nqueens.h"
+#include "eval/arc_eval.h"
 #include "train/train.h"
 
 static int load_split(const Task *t, const char *dir, const char *name, Dataset *ds, char *err) {
@@ -16,19 +17,68 @@ static int load_split(const Task *t, const char *dir, const char *name, Dataset 
     return dataset_load(t, path, ds, err);
 }
 
+// The defaults that differ by task: N-Queens keeps the recipe of docs/results.md; ARC
+// starts from the official ARC runs (trm-reference.md 10: AdamATan2, lr 1e-4, puzzle lr
+// 1e-2, warm-up 2000, batch 768, EMA 0.999, TRM with n = 4).
+typedef struct { const char *opt; double lr, ema; long warmup; int batch, trm_n; } TaskDefaults;
+
+static TaskDefaults task_defaults(const Task *t) {
+    if (!strcmp(t->name, "arc")) return (TaskDefaults){ "adam-atan2", 1e-4, 0.999, 2000, 768, 4 };
+    return (TaskDefaults){ "adamw", 1e-3, 0, 100, 128, 0 };
+}
+
+// The official dataset directory: DIR/train (and DIR/test, or for ARC the evaluator's
+// test split, identifiers and test_puzzles.json).
+static int load_official(const Task *task, const char *dir, Dataset *train, Dataset *test, ArcEvalData *arc,
+                         DatasetMeta *meta, char *err) {
+    if (dataset_dir_load(dir, "train", train, meta, err)) return -1;
+    char *where = path_join(dir, "train/dataset.json");
+    int rc = 0;
+    if (meta->vocab_size != task->vocab)
+        rc = err_set(err, "%s: vocab_size %d, task %s has %d (a data set of another task?)", where, meta->vocab_size,
+                     task->name, task->vocab);
+    else if (task->seq_len && meta->seq_len != task->seq_len)
+        rc = err_set(err, "%s: seq_len %d, task %s has %d", where, meta->seq_len, task->name, task->seq_len);
+    free(where);
+    if (!rc && !strcmp(task->name, "arc")) rc = arc_eval_data_load(arc, dir, err);
+    else if (!rc && dataset_dir_exists(dir, "test")) {
+        DatasetMeta tm;
+        rc = dataset_dir_load(dir, "test", test, &tm, err);
+    }
+    if (!rc && arc->test.n && arc->meta.seq_len != meta->seq_len)
+        rc = err_set(err, "%s: the train and test splits differ in seq_len (%d, %d)", dir, meta->seq_len, arc->meta.seq_len);
+    return rc;
+}
+
+// The evaluation of an ARC run: the vote over the original and the first K copies.
+typedef struct { const ArcEvalData *d; int num_aug; } ArcEvalCtx;
+
+static int arc_eval_hook(void *ctx, Model *m, const InferOptions *io, EvalResult *r, char *err) {
+    const ArcEvalCtx *a = ctx;
+    ArcScore s;
+    if (arc_evaluate(m, a->d, io, a->num_aug, r, &s, NULL, NULL, err)) return -1;
+    r->extra = cJSON_CreateObject();
+    arc_score_to_json(&s, r->extra);
+    cJSON_AddNumberToObject(r->extra, "eval_num_aug", a->num_aug);
+    arc_score_free(&s);
+    return 0;
+}
+
 int cmd_train(int argc, char **argv) {
     const char *task_name = "nqueens", *data = NULL, *method = "dis", *preset = "compact", *out = NULL;
     const char *opt = "adamw", *targets = "linear", *feed = "input", *split = "paper", *loss = "stablemax";
     const char *mixer = "attention", *answer = "stored", *precision = "fp32";
     uint64_t seed = 0, data_seed = 42;
-    int batch = 128, threads = 0, N_sup = 0, T = 0, n = 0;
-    long steps = 0, eval_every = 0, warmup = 100, log_every = 20, direct_steps = 0;
-    double minutes = 0, epochs = 0, lr = 1e-3, wd = 0.1, beta2 = 0.95, puzzle_lr = 1e-2, ema = 0;
+    int batch = 0, threads = 0, N_sup = 0, T = 0, n = 0, eval_num_aug = -1;
+    long steps = 0, eval_every = 0, warmup = -1, log_every = 20, direct_steps = 0;
+    double minutes = 0, epochs = 0, lr = 0, wd = 0.1, beta2 = 0.95, puzzle_lr = 1e-2, puzzle_wd = 0.1, ema = -1;
+    opt = NULL;
     double min_ratio = 1.0, explore = 0.1;
     bool resume = false, step_weights = false, quiet = false;
     ArgSpec spec[] = {
-        { "task", ARG_STR, &task_name, "task (nqueens)", 0, 0 },
-        { "data", ARG_STR, &data, "directory with train.txt and test.txt (default: generate)", 0, 0 },
+        { "task", ARG_STR, &task_name, "task: nqueens | arc", 0, 0 },
+        { "data", ARG_STR, &data, "data directory: train.txt and test.txt, or the official layout (trm data; "
+                                  "required for arc; nqueens default: generate)", 0, 0 },
         { "split", ARG_STR, &split, "when generating: paper | dedup", 0, 0 },
         { "data-seed", ARG_U64, &data_seed, "when generating: the generator's seed", 0, 0 },
         { "method", ARG_STR, &method, "dis | trm", 0, 0 },
@@ -38,18 +88,20 @@ int cmd_train(int argc, char **argv) {
         { "T", ARG_INT, &T, "cycles per step (default: 1 for dis, 3 for trm)", 0, 64 },
         { "n", ARG_INT, &n, "latent updates per cycle (default: 2 for dis, 6 for trm)", 0, 64 },
         { "out", ARG_STR, &out, "run directory: model.safetensors, state.safetensors, metrics.jsonl", 0, 0 },
-        { "batch", ARG_INT, &batch, "examples per batch", 1, 65536 },
+        { "batch", ARG_INT, &batch, "examples per batch (default: nqueens 128, arc 768)", 1, 65536 },
         { "steps", ARG_LONG, &steps, "stop after this many optimizer steps (0: no limit)", 0, 1e12 },
         { "epochs", ARG_DOUBLE, &epochs, "stop after this many passes over the training rows", 0, 1e9 },
         { "minutes", ARG_DOUBLE, &minutes, "stop after this much training time", 0, 1e7 },
-        { "opt", ARG_STR, &opt, "adamw | adam-atan2", 0, 0 },
-        { "lr", ARG_DOUBLE, &lr, "learning rate after warm-up", 0, 10 },
+        { "opt", ARG_STR, &opt, "adamw | adam-atan2 (default: nqueens adamw, arc adam-atan2)", 0, 0 },
+        { "lr", ARG_DOUBLE, &lr, "learning rate after warm-up (default: nqueens 1e-3, arc 1e-4)", 0, 10 },
         { "wd", ARG_DOUBLE, &wd, "decoupled weight decay", 0, 100 },
         { "beta2", ARG_DOUBLE, &beta2, "second-moment decay (beta1 is 0.9)", 0, 1 },
-        { "warmup", ARG_LONG, &warmup, "linear warm-up steps", 0, 1e12 },
-        { "min-ratio", ARG_DOUBLE, &min_ratio, "cosine decay to lr*min-ratio over the run's --steps (1: constant)", 0, 1 },
-        { "puzzle-lr", ARG_DOUBLE, &puzzle_lr, "sign-SGD learning rate of the puzzle embedding", 0, 10 },
-        { "ema", ARG_DOUBLE, &ema, "EMA rate of the weights (0: off; official TRM: 0.999)", 0, 1 },
+        { "warmup", ARG_LONG, &warmup, "linear warm-up steps (default: nqueens 100, arc 2000)", 0, 1e12 },
+        { "min-ratio", ARG_DOUBLE, &min_ratio, "cosine decay to lr*min-ratio over the run (--steps, --epochs or "
+                                               "--minutes; 1: constant)", 0, 1 },
+        { "puzzle-lr", ARG_DOUBLE, &puzzle_lr, "sign-SGD learning rate of the puzzle embedding (same warm-up)", 0, 10 },
+        { "puzzle-wd", ARG_DOUBLE, &puzzle_wd, "decoupled weight decay of the puzzle embedding rows", 0, 100 },
+        { "ema", ARG_DOUBLE, &ema, "EMA rate of the weights (0: off; default: nqueens 0, arc 0.999 as official)", 0, 1 },
         { "loss", ARG_STR, &loss, "stablemax (official) | softmax cross-entropy", 0, 0 },
         { "targets", ARG_STR, &targets, "DIS targets: linear | mask | replace | answer (control)", 0, 0 },
         { "feed", ARG_STR, &feed, "DIS tokens at steps t > 1: input | pred", 0, 0 },
@@ -58,6 +110,7 @@ int cmd_train(int argc, char **argv) {
         { "direct-steps", ARG_LONG, &direct_steps, "DIS: first train step 1 alone toward the answer, this many steps", 0, 1e12 },
         { "explore", ARG_DOUBLE, &explore, "TRM: halting exploration probability", 0, 1 },
         { "eval-every", ARG_LONG, &eval_every, "optimizer steps between evaluations and checkpoints", 0, 1e12 },
+        { "eval-num-aug", ARG_INT, &eval_num_aug, "arc: vote over the original and this many copies per task (-1: all)", -1, 1e9 },
         { "log-every", ARG_LONG, &log_every, "optimizer steps between metric lines", 1, 1e12 },
         { "seed", ARG_U64, &seed, "seed of the initialisation and data order", 0, 0 },
         { "precision", ARG_STR, &precision, PRECISION_HELP, 0, 0 },
@@ -65,13 +118,20 @@ int cmd_train(int argc, char **argv) {
         { "resume", ARG_FLAG, &resume, "continue from OUT/state.safetensors", 0, 0 },
         { "quiet", ARG_FLAG, &quiet, "no progress line", 0, 0 },
     };
-    int rc = parse_or_help(argc, argv, "usage: trm train --task nqueens --method dis|trm --preset compact --out DIR [options]",
+    int rc = parse_or_help(argc, argv, "usage: trm train --task nqueens|arc [--data DIR] --method dis|trm --preset compact --out DIR [options]",
                            spec, sizeof spec / sizeof *spec);
     if (rc) return rc;
     char err[ERR_LEN];
     const Task *task = task_find(task_name);
     if (!task) return fail("unknown task '%s'", task_name);
     if (!out) return fail("--out DIR is required");
+    TaskDefaults td = task_defaults(task);
+    if (!opt) opt = td.opt;
+    if (lr <= 0) lr = td.lr;
+    if (ema < 0) ema = td.ema;
+    if (warmup < 0) warmup = td.warmup;
+    if (!batch) batch = td.batch;
+    if (!n && !strcmp(method, "trm")) n = td.trm_n;
     TrainOptions o;
     train_defaults(&o, !strcmp(method, "trm") ? METHOD_TRM : METHOD_DIS);
     if (strcmp(method, "dis") && strcmp(method, "trm")) return fail("--method: '%s' (expected dis or trm)", method);
@@ -88,13 +148,19 @@ int cmd_train(int argc, char **argv) {
     if (!steps && epochs <= 0 && minutes <= 0) return fail("give a budget: --steps, --epochs or --minutes");
     o.batch = batch; o.max_steps = steps; o.epochs = epochs; o.minutes = minutes;
     o.opt.lr = lr; o.opt.wd = wd; o.opt.beta2 = beta2; o.warmup = warmup; o.min_ratio = min_ratio;
-    o.schedule_steps = steps; o.puzzle_lr = puzzle_lr; o.ema = ema; o.step_weights = step_weights; o.direct_steps = direct_steps;
+    o.schedule_steps = steps; o.puzzle_lr = puzzle_lr; o.puzzle_wd = puzzle_wd; o.ema = ema; o.step_weights = step_weights; o.direct_steps = direct_steps;
     o.explore = explore; o.eval_every = eval_every; o.log_every = log_every; o.seed = seed;
     o.out_dir = out; o.quiet = quiet;
     set_threads(threads);
 
     Dataset train = {0}, test = {0};
-    if (data) {
+    DatasetMeta meta = { .seq_len = task->seq_len, .num_puzzle_identifiers = 1 };
+    ArcEvalData arc = {0};
+    if (data && dataset_dir_exists(data, "train")) {
+        if (load_official(task, data, &train, &test, &arc, &meta, err)) rc = fail("%s", err);
+    } else if (!task->seq_len) {
+        rc = fail("task %s needs --data DIR in the official layout (trm data %s ... --out DIR)", task->name, task->name);
+    } else if (data) {
         if (load_split(task, data, "train.txt", &train, err) || load_split(task, data, "test.txt", &test, err))
             rc = fail("%s", err);
     } else if (!strcmp(task->name, "nqueens")) {
@@ -102,8 +168,14 @@ int cmd_train(int argc, char **argv) {
     } else {
         rc = fail("task %s needs --data DIR", task->name);
     }
+    ArcEvalCtx arc_ctx = { &arc, eval_num_aug };
+    if (arc.test.n) {
+        o.eval_fn = arc_eval_hook;
+        o.eval_ctx = &arc_ctx;
+    }
     TRMConfig c;
-    if (!rc && cfg_preset(&c, preset, method, task->vocab, task->seq_len, 1, err)) rc = fail("%s", err);
+    if (!rc && cfg_preset(&c, preset, method, task->vocab, meta.seq_len, (int)meta.num_puzzle_identifiers, err))
+        rc = fail("%s", err);
     if (!rc) {
         if (N_sup) c.N_sup = N_sup;
         if (T) c.T = T;
@@ -120,6 +192,7 @@ int cmd_train(int argc, char **argv) {
     if (rc) {
         dataset_free(&train);
         dataset_free(&test);
+        arc_eval_data_free(&arc);
         return rc;
     }
     Model m;
@@ -129,8 +202,10 @@ int cmd_train(int argc, char **argv) {
     if (resume && trainer_load_state(&t, state, err)) rc = fail("%s", err);
     if (!rc) {
         if (!quiet)
-            fprintf(stderr, "train: %s-%s on %s, %zu parameters, %d training rows, %d test, batch %d, %ld calls/puzzle\n",
-                    method, preset, task->name, m.table.n_dense, train.n, test.n, batch, cfg_calls_per_puzzle(&c));
+            fprintf(stderr, "train: %s-%s on %s, %zu parameters, %lld training rows in %lld groups, %lld test, "
+                    "%d puzzle ids, batch %d, %ld calls/puzzle\n", method, preset, task->name, m.table.n_dense,
+                    (long long)train.n, (long long)train.num_groups, (long long)(test.n + arc.test.n),
+                    c.num_puzzle_ids, batch, cfg_calls_per_puzzle(&c));
         EvalResult r;
         if (train_run(&t, &test, &r, err)) rc = fail("%s", err);
         else if (r.n) {
@@ -146,5 +221,6 @@ int cmd_train(int argc, char **argv) {
     model_free(&m);
     dataset_free(&train);
     dataset_free(&test);
+    arc_eval_data_free(&arc);
     return rc;
 }

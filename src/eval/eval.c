@@ -84,8 +84,8 @@ void evaluate(Model *m, const Task *task, const Dataset *ds, const InferOptions 
     real *ref = xmalloc(sizeof(real) * BL * V);
     uint8_t *answer = xmalloc(L);
     double t0 = now_seconds();
-    for (int start = 0; start < ds->n; start += Bmax) {
-        int B = MIN(Bmax, ds->n - start);
+    for (int64_t start = 0; start < ds->n; start += Bmax) {
+        int B = (int)MIN((int64_t)Bmax, ds->n - start);
         carry->B = B;
         carry_reset(m, carry, NULL);
         for (size_t i = 0; i < (size_t)B * L; i++) {
@@ -108,10 +108,11 @@ void evaluate(Model *m, const Task *task, const Dataset *ds, const InferOptions 
                     known |= labels[(size_t)b * L + i] != 0;
                     exact &= labels[(size_t)b * L + i] == 0 || p[i] == labels[(size_t)b * L + i];
                 }
-                bool valid = task->check(ds->inputs + (size_t)(start + b) * L, answer);
+                // Tasks with one answer per puzzle (ARC) have no check: valid = exact.
+                bool valid = task->check ? task->check(ds->inputs + (size_t)(start + b) * L, answer) : known && exact;
                 r->step[s].exact += known && exact;
                 r->step[s].valid += valid;
-                if (s == S - 1) {
+                if (s == S - 1 && task->group) {
                     int g = task->group(ds->inputs + (size_t)(start + b) * L);
                     if (g >= 0 && g < task->num_groups) {
                         r->group_n[g]++;
@@ -125,6 +126,8 @@ void evaluate(Model *m, const Task *task, const Dataset *ds, const InferOptions 
                     memcpy(trace->logits + ((size_t)s * ds->n + start) * L * V, m->logits, sizeof(real) * B * L * V);
                 if (trace->preds)
                     memcpy(trace->preds + ((size_t)s * ds->n + start) * L, pred, sizeof(int32_t) * B * L);
+                if (trace->q_halt && s == S - 1)
+                    for (int b = 0; b < B; b++) trace->q_halt[start + b] = m->q[2 * b];
             }
             memcpy(ref, m->logits, sizeof(real) * B * L * V);
             memcpy(prev, pred, sizeof(int32_t) * B * L);
@@ -138,6 +141,7 @@ void evaluate(Model *m, const Task *task, const Dataset *ds, const InferOptions 
 
 void eval_result_free(EvalResult *r) {
     free(r->step); free(r->group_n); free(r->group_exact); free(r->group_valid);
+    cJSON_Delete(r->extra);
     memset(r, 0, sizeof *r);
 }
 
@@ -165,6 +169,8 @@ cJSON *eval_result_json(const EvalResult *r) {
         cJSON_AddNumberToObject(e, "advantage_margin", ratio(st->margin_sum, st->margin_cells));
         cJSON_AddItemToArray(steps, e);
     }
+    for (const cJSON *x = r->extra ? r->extra->child : NULL; x; x = x->next)
+        cJSON_AddItemToObject(o, x->string, cJSON_Duplicate(x, true));
     cJSON *groups = cJSON_AddArrayToObject(o, "per_group");
     for (int g = 0; g < r->num_groups; g++) {
         if (!r->group_n[g]) continue;
@@ -180,7 +186,7 @@ cJSON *eval_result_json(const EvalResult *r) {
 
 void eval_print_table(FILE *f, const EvalResult *r, const char *group_name) {
     const StepStats *last = &r->step[r->steps - 1];
-    fprintf(f, "%d puzzles, %ld network calls per puzzle, %.1f puzzles/s\n", r->n, r->calls_per_puzzle,
+    fprintf(f, "%lld puzzles, %ld network calls per puzzle, %.1f puzzles/s\n", (long long)r->n, r->calls_per_puzzle,
             ratio(r->n, r->seconds));
     fprintf(f, "exact %.3f   valid %.3f   token accuracy %.4f\n\n", ratio(last->exact, r->n),
             ratio(last->valid, r->n), ratio(last->token_correct, last->token_valid));

@@ -35,18 +35,22 @@ typedef struct {
 } StepStats;
 
 typedef struct {
-    int n, seq_len, steps, num_groups;
+    int64_t n;
+    int seq_len, steps, num_groups;
     StepStats *step;          // [steps]
     long *group_n;            // [num_groups] examples per group (task->group of the input)
     double *group_exact, *group_valid;   // [num_groups] final step
     long calls_per_puzzle;
     double seconds;
+    cJSON *extra;             // task-specific fields for the JSON (ARC: pass@K), or NULL; owned
 } EvalResult;
 
-// Optional per-step outputs for trace: logits [steps][n][L][V], preds [steps][n][L].
+// Optional outputs (each NULL when not wanted): per step logits [steps][n][L][V] and preds
+// [steps][n][L] (trace), the final step's halting logit q_halt [n] (the ARC vote).
 typedef struct {
     real *logits;
     int32_t *preds;
+    real *q_halt;
 } TraceOut;
 
 // Runs the model on every example of ds (labels used for the metrics; a label of all 0

@@ -1,6 +1,8 @@
 // task.c: the task registry and the text dataset files shared by every task.
 #include "task.h"
+#include "arc.h"
 #include "nqueens.h"
+#include "io/npy.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 // New tasks add their entry here (and declare it in their own header).
 static const Task *const TASKS[] = {
     &TASK_NQUEENS,
+    &TASK_ARC,
 };
 
 const Task *task_find(const char *name) {
@@ -20,29 +23,65 @@ const Task *task_find(const char *name) {
     return NULL;
 }
 
-Dataset dataset_alloc(int n, int seq_len) {
-    if (n < 0 || seq_len <= 0) die("dataset_alloc: bad shape %d x %d", n, seq_len);
+Dataset dataset_alloc(int64_t n, int seq_len) {
+    if (n < 0 || seq_len <= 0) die("dataset_alloc: bad shape %lld x %d", (long long)n, seq_len);
     Dataset ds = {.n = n, .seq_len = seq_len};
     ds.inputs = xcalloc((size_t)n * (size_t)seq_len, 1);
     ds.labels = xcalloc((size_t)n * (size_t)seq_len, 1);
-    ds.puzzle_ids = xcalloc((size_t)n, sizeof *ds.puzzle_ids);
+    ds.puzzle_ids = xcalloc((size_t)MAX(n, 1), sizeof *ds.puzzle_ids);
+    dataset_index_trivial(&ds);
     return ds;
+}
+
+void dataset_index_trivial(Dataset *ds) {
+    if (ds->n > INT32_MAX) die("dataset_index_trivial: %lld examples", (long long)ds->n);
+    free(ds->puzzle_index);
+    free(ds->group_index);
+    free(ds->identifiers);
+    size_t n = (size_t)ds->n;
+    ds->num_puzzles = ds->num_groups = ds->n;
+    ds->puzzle_index = xmalloc(sizeof(int32_t) * (n + 1));
+    ds->group_index = xmalloc(sizeof(int32_t) * (n + 1));
+    ds->identifiers = xcalloc(n + 1, sizeof(int32_t));
+    for (size_t i = 0; i <= n; i++) ds->puzzle_index[i] = ds->group_index[i] = (int32_t)i;
+    if (ds->puzzle_ids)
+        for (size_t i = 0; i < n; i++) ds->identifiers[i] = ds->puzzle_ids[i];
+}
+
+void dataset_truncate(Dataset *ds, int64_t n) {
+    if (n < 0 || n > ds->n || ds->num_puzzles != ds->n || ds->num_groups != ds->n)
+        die("dataset_truncate: %lld of %lld examples, or a data set with puzzle structure", (long long)n,
+            (long long)ds->n);
+    ds->n = n;
+    dataset_index_trivial(ds);
 }
 
 void dataset_free(Dataset *ds) {
     if (!ds) return;
-    free(ds->inputs);
-    free(ds->labels);
+    bool mapped = false;
+    for (int i = 0; i < 4; i++)
+        if (ds->maps[i]) {
+            npy_unmap(ds->maps[i]);
+            free(ds->maps[i]);
+            mapped = true;
+        }
+    if (!mapped) {
+        free(ds->inputs);
+        free(ds->labels);
+    }
     free(ds->puzzle_ids);
+    free(ds->puzzle_index);
+    free(ds->group_index);
+    free(ds->identifiers);
     *ds = (Dataset){0};
 }
 
 // ---------------------------------------------------------------- loading
 
 // Rows are appended to a growing Dataset; n counts the rows in use, cap the room.
-static void grow_to(Dataset *ds, int *cap, int need) {
+static void grow_to(Dataset *ds, int64_t *cap, int64_t need) {
     if (need <= *cap) return;
-    int c = *cap ? *cap : 256;
+    int64_t c = *cap ? *cap : 256;
     while (c < need) c = c > (1 << 29) ? need : 2 * c;
     size_t bytes = (size_t)c * (size_t)ds->seq_len;
     ds->inputs = xrealloc(ds->inputs, bytes);
@@ -80,7 +119,8 @@ static int read_lines(const Task *t, FILE *f, const char *path, Dataset *ds, cha
     size_t size = 0;
     ssize_t got;
     long lineno = 0, first_blank = 0;
-    int cap = 0, rc = 0;
+    int64_t cap = 0;
+    int rc = 0;
     while (rc == 0 && (got = getline(&line, &size, f)) >= 0) {
         size_t len = strip_eol(line, (size_t)got);
         lineno++;
@@ -117,6 +157,7 @@ int dataset_load(const Task *task, const char *path, Dataset *ds, char *err) {
         return -1;
     }
     ds->puzzle_ids = xcalloc((size_t)ds->n, sizeof *ds->puzzle_ids);
+    dataset_index_trivial(ds);
     return 0;
 }
 
@@ -132,7 +173,7 @@ static bool all_pad(const uint8_t *tokens, int n) {
 static void write_rows(const Task *t, FILE *f, const Dataset *ds) {
     int L = ds->seq_len;
     char *buf = xmalloc((size_t)L + 1);
-    for (int i = 0; i < ds->n; i++) {
+    for (int64_t i = 0; i < ds->n; i++) {
         const uint8_t *lab = ds->labels + (size_t)i * L;
         t->format(ds->inputs + (size_t)i * L, buf);
         fputs(buf, f);

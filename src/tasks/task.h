@@ -9,12 +9,25 @@
 
 // A set of examples, tokens as the network sees them. Label token 0 (PAD) means
 // "ignored by the loss", as in the official datasets (ignore_label_id 0).
+//
+// The official layout groups examples: a *puzzle* is one copy of a task (one puzzle
+// identifier, one row of the puzzle-embedding table) and owns a run of examples; a
+// *group* is an original puzzle with its augmented copies and owns a run of puzzles.
+// Both are CSR offsets, as the .npy files store them. Text data sets (N-Queens) have
+// one example per puzzle and one puzzle per group. inputs and labels may be mapped
+// read-only from .npy files (a 4-million-row ARC build is never copied): never write
+// through them after loading.
 typedef struct {
-    int n;                 // number of examples
+    int64_t n;             // number of examples
     int seq_len;           // tokens per example
     uint8_t *inputs;       // [n, seq_len]
     uint8_t *labels;       // [n, seq_len]
-    int32_t *puzzle_ids;   // [n]; all 0 for tasks with one shared puzzle embedding
+    int32_t *puzzle_ids;   // [n] the puzzle identifier of each example (0 = shared/blank)
+    int64_t num_puzzles, num_groups;
+    int32_t *puzzle_index; // [num_puzzles + 1] first example of each puzzle
+    int32_t *group_index;  // [num_groups + 1] first puzzle of each group
+    int32_t *identifiers;  // [num_puzzles] identifier of each puzzle
+    void *maps[4];         // private: mappings that own inputs/labels (dataset_free)
 } Dataset;
 
 typedef struct Task {
@@ -43,8 +56,14 @@ typedef struct Task {
 
 const Task *task_find(const char *name);      // NULL if unknown
 
-Dataset dataset_alloc(int n, int seq_len);
+Dataset dataset_alloc(int64_t n, int seq_len);   // zeroed, one example per puzzle and group
 void    dataset_free(Dataset *ds);
+// Give a data set without puzzle structure one example per puzzle and one puzzle per
+// group (identifiers from puzzle_ids); replaces any index arrays it had.
+void    dataset_index_trivial(Dataset *ds);
+// Keep the first n examples of a data set without puzzle structure (one example per
+// puzzle and group), re-indexed.
+void    dataset_truncate(Dataset *ds, int64_t n);
 // Text dataset files: one example per line, "<input> <label>" (a label-less line is
 // accepted by solve). Errors name the file and the line.
 int dataset_load(const Task *task, const char *path, Dataset *ds, char *err);

@@ -47,9 +47,13 @@ void trainer_init(Trainer *t, Model *m, const Task *task, const Dataset *train, 
         memcpy(t->ema, m->params, nd * sizeof(real));
     }
     rng_seed(&t->rng, o->seed);
-    t->perm = xmalloc(sizeof(int) * MAX(train->n, 1));
-    for (int i = 0; i < train->n; i++) t->perm[i] = i;
-    rng_shuffle_int(&t->rng, t->perm, train->n);
+    int G = (int)train->num_groups;
+    t->perm = xmalloc(sizeof(int) * (size_t)MAX(G, 1));
+    for (int i = 0; i < G; i++) t->perm[i] = i;
+    rng_shuffle_int(&t->rng, t->perm, G);
+    for (int64_t q = 0; q < train->num_puzzles; q++)
+        t->queue_cap = MAX(t->queue_cap, train->puzzle_index[q + 1] - train->puzzle_index[q]);
+    t->queue = xcalloc((size_t)MAX(t->queue_cap, 1), sizeof(int32_t));
     t->carry = carry_new(m, B);
     size_t BL = (size_t)B * L;
     t->input = xcalloc(BL, sizeof(int32_t));
@@ -82,7 +86,7 @@ void trainer_free(Trainer *t) {
         free(t->paths[b].rank); free(t->paths[b].u); free(t->paths[b].tok);
     }
     free(t->paths);
-    free(t->adam_m); free(t->adam_v); free(t->ema); free(t->perm);
+    free(t->adam_m); free(t->adam_v); free(t->ema); free(t->perm); free(t->queue);
     free(t->input); free(t->label); free(t->tokens); free(t->target); free(t->pred); free(t->ids);
     free(t->dlogits); free(t->dq); free(t->correct); free(t->row_steps); free(t->min_halt); free(t->halted);
     free(t->answers); free(t->logp);
@@ -91,18 +95,39 @@ void trainer_free(Trainer *t) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Data: a fresh permutation per epoch; label 0 (PAD) becomes "no target".
+// Data, as the official sampler (puzzle_dataset.py): a fresh permutation of the groups
+// per epoch; from each group one puzzle (an augmented copy) at random, then its examples
+// in random order. Label 0 (PAD) becomes "no target". Groups and puzzles of one member
+// draw nothing, so text data sets (one example per group) see a plain permutation.
 
-static int next_row(Trainer *t) {
-    if (t->cursor == t->train->n) {
+static void next_puzzle(Trainer *t) {
+    const Dataset *d = t->train;
+    if (t->cursor == d->num_groups) {
         t->cursor = 0;
         t->epoch++;
-        rng_shuffle_int(&t->rng, t->perm, t->train->n);
+        rng_shuffle_int(&t->rng, t->perm, (int)d->num_groups);
     }
-    return t->perm[t->cursor++];
+    int g = t->perm[t->cursor++];
+    int32_t p0 = d->group_index[g], np = d->group_index[g + 1] - p0;
+    int32_t p = np > 1 ? p0 + (int32_t)rng_below(&t->rng, (uint32_t)np) : p0;
+    int32_t e0 = d->puzzle_index[p];
+    t->queue_len = d->puzzle_index[p + 1] - e0;
+    t->queue_pos = 0;
+    for (int i = 0; i < t->queue_len; i++) t->queue[i] = e0 + i;
+    rng_shuffle_int(&t->rng, t->queue, t->queue_len);
 }
 
-static void load_row(Trainer *t, int b, int idx) {
+static int64_t next_row(Trainer *t) {
+    while (t->queue_pos == t->queue_len) next_puzzle(t);   // a puzzle may have no examples
+    return t->queue[t->queue_pos++];
+}
+
+// Passes over the groups so far, with the fraction of the current one.
+static double epochs_done(const Trainer *t) {
+    return t->epoch + (double)t->cursor / (double)MAX(t->train->num_groups, 1);
+}
+
+static void load_row(Trainer *t, int b, int64_t idx) {
     int L = t->m->cfg.seq_len;
     const uint8_t *in = t->train->inputs + (size_t)idx * L, *lab = t->train->labels + (size_t)idx * L;
     for (int i = 0; i < L; i++) {
@@ -138,14 +163,35 @@ static void choose_answers(Trainer *t, const real *logits) {
 // One optimizer step: AdamATan2/AdamW on the dense parameters, sign-SGD on the puzzle
 // rows of the batch, EMA. The step counter is incremented before use, as the official loop.
 
+// The length of the cosine schedule (it only matters when min_ratio < 1): --steps when
+// given; else the optimizer steps --epochs takes (the official total_steps, groups x mean
+// examples per puzzle / batch per epoch, times N_sup optimizer steps per DIS batch); else,
+// with only --minutes, the steps the run reaches at its rate so far, so the decay follows
+// the clock. (Without this, progress divided by max(1, 0 - warmup) made the cosine
+// alternate between two rates on successive steps.)
+static long schedule_total(const Trainer *t) {
+    const TrainOptions *o = &t->o;
+    if (o->schedule_steps > 0) return o->schedule_steps;
+    const Dataset *d = t->train;
+    double per_step = (double)o->batch / (o->method == METHOD_DIS ? t->m->cfg.N_sup : 1);
+    if (o->epochs > 0 && d->num_puzzles > 0)
+        return (long)ceil(o->epochs * d->num_groups * ((double)d->n / d->num_puzzles) / per_step);
+    if (o->minutes > 0 && t->elapsed > 0) return (long)(t->step * (o->minutes * 60 / t->elapsed));
+    return t->step;
+}
+
+static double scheduled_lr(const Trainer *t, double base) {
+    return lr_at(t->step, base, t->o.warmup, schedule_total(t), t->o.min_ratio);
+}
+
 static void optimizer_step(Trainer *t) {
     Model *m = t->m;
     const TrainOptions *o = &t->o;
     t->step++;
-    double lr = lr_at(t->step, o->opt.lr, o->warmup, o->schedule_steps, o->min_ratio);
+    double lr = scheduled_lr(t, o->opt.lr);
     opt_step(&o->opt, m->params, m->grads, t->adam_m, t->adam_v, m->table.n_dense, lr, t->step);
     if (m->p.puzzle) {
-        double plr = lr_at(t->step, o->puzzle_lr, o->warmup, o->schedule_steps, o->min_ratio);
+        double plr = scheduled_lr(t, o->puzzle_lr);
         sign_sgd_rows(m->p.puzzle, m->cfg.num_puzzle_ids, m->cfg.hidden, t->ids, m->puzzle_grad,
                       t->carry.B, plr, o->puzzle_wd);
     }
@@ -167,6 +213,7 @@ static void dis_batch(Trainer *t) {
     const TRMConfig *c = &m->cfg;
     int B = t->o.batch, L = c->seq_len, V = c->vocab, N = c->N_sup;
     for (int b = 0; b < B; b++) load_row(t, b, next_row(t));
+    t->queue_pos = t->queue_len;     // as the official batches: a puzzle cut by the batch end ends there
     carry_reset(m, &t->carry, NULL);
     memcpy(t->tokens, t->input, sizeof(int32_t) * B * L);
     // Direct warm-up: a puzzle costs one supervision step instead of N, and learning here
@@ -259,22 +306,24 @@ int trainer_save_state(const Trainer *t, const char *path, char *err) {
     const Model *m = t->m;
     StWriter *w = st_writer_new();
     int64_t n_all = (int64_t)m->table.n_total, n_dense = (int64_t)m->table.n_dense;
-    int64_t n_perm = t->train->n, B = t->o.batch;
+    int64_t n_perm = MAX(t->train->num_groups, 1), n_queue = MAX(t->queue_cap, 1), B = t->o.batch;
     int64_t carry_n = B * cfg_ltot(&m->cfg) * m->cfg.hidden, BL = B * m->cfg.seq_len;
     char meta[1024];
     snprintf(meta, sizeof meta,
-             "{\"method\":\"%s\",\"answer\":\"%s\",\"batch\":%d,\"n_train\":%d,\"step\":%ld,\"examples\":%ld,"
-             "\"epoch\":%ld,\"cursor\":%ld,\"elapsed\":%.17g,\"rng\":[\"%016" PRIx64 "\",\"%016" PRIx64
+             "{\"method\":\"%s\",\"answer\":\"%s\",\"batch\":%d,\"n_train\":%lld,\"n_groups\":%lld,"
+             "\"step\":%ld,\"examples\":%ld,\"epoch\":%ld,\"cursor\":%ld,\"queue_len\":%d,\"queue_pos\":%d,"
+             "\"elapsed\":%.17g,\"rng\":[\"%016" PRIx64 "\",\"%016" PRIx64
              "\",\"%016" PRIx64 "\",\"%016" PRIx64 "\"]}",
-             t->o.method == METHOD_DIS ? "dis" : "trm", answer_name(t->o.answer), t->o.batch, t->train->n,
-             t->step, t->examples,
-             t->epoch, t->cursor, t->elapsed, t->rng.s[0], t->rng.s[1], t->rng.s[2], t->rng.s[3]);
+             t->o.method == METHOD_DIS ? "dis" : "trm", answer_name(t->o.answer), t->o.batch,
+             (long long)t->train->n, (long long)t->train->num_groups, t->step, t->examples,
+             t->epoch, t->cursor, t->queue_len, t->queue_pos, t->elapsed, t->rng.s[0], t->rng.s[1], t->rng.s[2], t->rng.s[3]);
     st_writer_meta(w, "train_state", meta);
     st_writer_add_real(w, "params", 1, &n_all, m->params);
     st_writer_add_real(w, "adam.m", 1, &n_dense, t->adam_m);
     st_writer_add_real(w, "adam.v", 1, &n_dense, t->adam_v);
     if (t->ema) st_writer_add_real(w, "ema", 1, &n_dense, t->ema);
     st_writer_add(w, "perm", ST_I32, 1, &n_perm, t->perm);
+    st_writer_add(w, "queue", ST_I32, 1, &n_queue, t->queue);
     if (t->o.method == METHOD_TRM) {     // the streaming carry survives optimizer steps
         st_writer_add_real(w, "carry.y", 1, &carry_n, t->carry.y);
         st_writer_add_real(w, "carry.z", 1, &carry_n, t->carry.z);
@@ -310,11 +359,12 @@ static int parse_state_json(Trainer *t, const char *path, const char *json, char
     const char *want = t->o.method == METHOD_DIS ? "dis" : "trm";
     bool complete = cJSON_IsArray(rng) && cJSON_GetArraySize(rng) == 4;
     for (int i = 0; complete && i < 4; i++) complete = cJSON_IsString(cJSON_GetArrayItem(rng, i));
-    static const char *const counters[] = { "step", "examples", "epoch", "cursor", "elapsed" };
-    for (int i = 0; complete && i < 5; i++) complete = cJSON_IsNumber(cJSON_GetObjectItem(o, counters[i]));
+    static const char *const counters[] = { "step", "examples", "epoch", "cursor", "elapsed", "n_groups",
+                                            "queue_len", "queue_pos" };
+    for (int i = 0; complete && i < 8; i++) complete = cJSON_IsNumber(cJSON_GetObjectItem(o, counters[i]));
     if (!cJSON_IsObject(o) || !cJSON_IsString(method) || !cJSON_IsNumber(batch) || !cJSON_IsNumber(ntrain) ||
         !complete)
-        rc = err_set(err, "%s: train_state metadata is missing or malformed", path);
+        rc = err_set(err, "%s: train_state metadata is missing or malformed (or written by an older build)", path);
     else if (strcmp(method->valuestring, want))
         rc = err_set(err, "%s: state of a %s run, this run is %s", path, method->valuestring, want);
     else if (cJSON_IsString(answer) && strcmp(answer->valuestring, answer_name(t->o.answer)))
@@ -322,14 +372,23 @@ static int parse_state_json(Trainer *t, const char *path, const char *json, char
                      answer_name(t->o.answer));
     else if (batch->valueint != t->o.batch)
         rc = err_set(err, "%s: state written with --batch %d, this run has %d", path, batch->valueint, t->o.batch);
-    else if (ntrain->valueint != t->train->n)
-        rc = err_set(err, "%s: state written for %d training rows, the data has %d", path, ntrain->valueint, t->train->n);
+    else if (ntrain->valuedouble != (double)t->train->n)
+        rc = err_set(err, "%s: state written for %.0f training rows, the data has %lld", path, ntrain->valuedouble,
+                     (long long)t->train->n);
+    else if (cJSON_GetObjectItem(o, "n_groups")->valuedouble != (double)t->train->num_groups)
+        rc = err_set(err, "%s: state written for %.0f groups, the data has %lld", path,
+                     cJSON_GetObjectItem(o, "n_groups")->valuedouble, (long long)t->train->num_groups);
     if (!rc) {
         t->step = (long)cJSON_GetObjectItem(o, "step")->valuedouble;
         t->examples = (long)cJSON_GetObjectItem(o, "examples")->valuedouble;
         t->epoch = (long)cJSON_GetObjectItem(o, "epoch")->valuedouble;
         t->cursor = (long)cJSON_GetObjectItem(o, "cursor")->valuedouble;
         t->elapsed = cJSON_GetObjectItem(o, "elapsed")->valuedouble;
+        t->queue_len = cJSON_GetObjectItem(o, "queue_len")->valueint;
+        t->queue_pos = cJSON_GetObjectItem(o, "queue_pos")->valueint;
+        if (t->cursor < 0 || t->cursor > t->train->num_groups || t->queue_len < 0 || t->queue_len > t->queue_cap ||
+            t->queue_pos < 0 || t->queue_pos > t->queue_len)
+            rc = err_set(err, "%s: train_state counters are outside the data", path);
         for (int i = 0; i < 4; i++)
             t->rng.s[i] = strtoull(cJSON_GetArrayItem(rng, i)->valuestring, NULL, 16);
     }
@@ -347,7 +406,8 @@ int trainer_load_state(Trainer *t, const char *path, char *err) {
     if (!rc) rc = load_real(&st, "adam.m", t->adam_m, (int64_t)m->table.n_dense, err);
     if (!rc) rc = load_real(&st, "adam.v", t->adam_v, (int64_t)m->table.n_dense, err);
     if (!rc && t->ema) rc = load_real(&st, "ema", t->ema, (int64_t)m->table.n_dense, err);
-    if (!rc) rc = load_i32(&st, "perm", t->perm, t->train->n, err);
+    if (!rc) rc = load_i32(&st, "perm", t->perm, MAX(t->train->num_groups, 1), err);
+    if (!rc) rc = load_i32(&st, "queue", t->queue, MAX(t->queue_cap, 1), err);
     if (!rc && t->o.method == METHOD_TRM) {
         int32_t *halted = xmalloc(sizeof(int32_t) * B);
         rc = load_real(&st, "carry.y", t->carry.y, carry_n, err);
@@ -360,9 +420,12 @@ int trainer_load_state(Trainer *t, const char *path, char *err) {
         for (int b = 0; !rc && b < B; b++) t->halted[b] = halted[b] != 0;
         free(halted);
     }
-    for (int i = 0; !rc && i < t->train->n; i++)
-        if (t->perm[i] < 0 || t->perm[i] >= t->train->n)
-            rc = err_set(err, "%s: tensor 'perm' holds an index outside the data", path);
+    for (int64_t i = 0; !rc && i < t->train->num_groups; i++)
+        if (t->perm[i] < 0 || t->perm[i] >= t->train->num_groups)
+            rc = err_set(err, "%s: tensor 'perm' holds a group outside the data", path);
+    for (int i = 0; !rc && i < t->queue_len; i++)
+        if (t->queue[i] < 0 || t->queue[i] >= t->train->n)
+            rc = err_set(err, "%s: tensor 'queue' holds an example outside the data", path);
     if (!rc && t->o.method == METHOD_TRM) {   // the next step embeds these rows as they are
         for (int64_t i = 0; !rc && i < BL; i++)
             if (t->input[i] < 0 || t->input[i] >= m->cfg.vocab)
@@ -388,12 +451,6 @@ static void swap_in_ema(Trainer *t, real *backup, bool in) {
     }
 }
 
-static char *path_join(const char *dir, const char *name) {
-    char *p = xmalloc(strlen(dir) + strlen(name) + 2);
-    sprintf(p, "%s/%s", dir, name);
-    return p;
-}
-
 static void append_jsonl(const char *dir, cJSON *obj) {
     if (!dir) return;
     char *path = path_join(dir, "metrics.jsonl"), *s = cJSON_PrintUnformatted(obj);
@@ -410,7 +467,7 @@ static double progress_fraction(const Trainer *t, double seconds) {
     double f = 0;
     const TrainOptions *o = &t->o;
     if (o->max_steps) f = fmax(f, (double)t->step / o->max_steps);
-    if (o->epochs > 0) f = fmax(f, (double)t->examples / (o->epochs * t->train->n));
+    if (o->epochs > 0) f = fmax(f, epochs_done(t) / o->epochs);
     if (o->minutes > 0) f = fmax(f, seconds / (o->minutes * 60));
     return f;
 }
@@ -418,7 +475,7 @@ static double progress_fraction(const Trainer *t, double seconds) {
 static bool finished(const Trainer *t, double seconds) {
     const TrainOptions *o = &t->o;
     if (o->max_steps && t->step >= o->max_steps) return true;
-    if (o->epochs > 0 && t->examples >= o->epochs * t->train->n) return true;
+    if (o->epochs > 0 && epochs_done(t) >= o->epochs) return true;
     if (o->minutes > 0 && seconds >= o->minutes * 60) return true;
     return !o->max_steps && o->epochs <= 0 && o->minutes <= 0;
 }
@@ -440,16 +497,19 @@ static int checkpoint(Trainer *t, char *err) {
     return rc;
 }
 
-static void evaluate_now(Trainer *t, const Dataset *test, EvalResult *r) {
+static int evaluate_now(Trainer *t, const Dataset *test, EvalResult *r, char *err) {
     InferOptions io;
     infer_defaults(&io, &t->m->cfg);
     io.feed = t->o.feed;
     io.batch = t->o.batch;   // the training plan serves: no second, larger plan with gradients
     real *backup = t->ema ? xmalloc(t->m->table.n_dense * sizeof(real)) : NULL;
     if (t->ema) swap_in_ema(t, backup, true);
-    evaluate(t->m, t->task, test, &io, r, NULL, NULL);
+    int rc = 0;
+    if (t->o.eval_fn) rc = t->o.eval_fn(t->o.eval_ctx, t->m, &io, r, err);
+    else evaluate(t->m, t->task, test, &io, r, NULL, NULL);
     if (t->ema) swap_in_ema(t, backup, false);
     free(backup);
+    return rc;
 }
 
 static void log_train(Trainer *t, double rate, bool tty, double seconds) {
@@ -470,7 +530,7 @@ static void log_train(Trainer *t, double rate, bool tty, double seconds) {
     cJSON_AddNumberToObject(o, "last_step_loss", a->last_step_loss / n_final);
     cJSON_AddNumberToObject(o, "accuracy", a->acc / n_final);
     cJSON_AddNumberToObject(o, "exact", a->exact / n_final);
-    cJSON_AddNumberToObject(o, "lr", lr_at(t->step, t->o.opt.lr, t->o.warmup, t->o.schedule_steps, t->o.min_ratio));
+    cJSON_AddNumberToObject(o, "lr", scheduled_lr(t, t->o.opt.lr));
     cJSON_AddNumberToObject(o, "examples_per_s", rate);
     cJSON_AddNumberToObject(o, "elapsed_s", t->elapsed);
     append_jsonl(t->o.out_dir, o);
@@ -487,8 +547,8 @@ static void log_eval(Trainer *t, const EvalResult *r) {
     append_jsonl(t->o.out_dir, o);
     cJSON_Delete(o);
     if (!t->o.quiet)
-        fprintf(stderr, "\neval at step %ld: exact %.3f, valid %.3f (%d puzzles)\n", t->step,
-                r->step[r->steps - 1].exact / MAX(1, r->n), r->step[r->steps - 1].valid / MAX(1, r->n), r->n);
+        fprintf(stderr, "\neval at step %ld: exact %.3f, valid %.3f (%lld puzzles)\n", t->step,
+                r->step[r->steps - 1].exact / MAX(1, r->n), r->step[r->steps - 1].valid / MAX(1, r->n), (long long)r->n);
 }
 
 int train_run(Trainer *t, const Dataset *test, EvalResult *final, char *err) {
@@ -508,16 +568,17 @@ int train_run(Trainer *t, const Dataset *test, EvalResult *final, char *err) {
         }
         if (t->o.eval_every && t->step - last_eval >= t->o.eval_every && !finished(t, now - start)) {
             EvalResult r;
-            evaluate_now(t, test, &r);
+            if (evaluate_now(t, test, &r, err)) return -1;
             log_eval(t, &r);
             eval_result_free(&r);
             if (checkpoint(t, err)) return -1;
             last_eval = t->step;
+            start += now_seconds() - now;    // evaluations do not count against --minutes
         }
     }
     log_train(t, (t->examples - examples0) / fmax(now_seconds() - start, 1e-9), tty, now_seconds() - start);
-    if (test && test->n) {
-        evaluate_now(t, test, final);
+    if (t->o.eval_fn || (test && test->n)) {
+        if (evaluate_now(t, test, final, err)) return -1;
         log_eval(t, final);
     }
     return checkpoint(t, err);

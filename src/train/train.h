@@ -43,6 +43,10 @@ typedef struct {
     long eval_every;          // optimizer steps between evaluations (0 = at the end only)
     long log_every;           // optimizer steps between metric lines
     uint64_t seed;
+    // The evaluation during and after training: NULL = evaluate() on the test set; ARC
+    // plugs in its vote here (r->extra carries pass@K into metrics.jsonl).
+    int (*eval_fn)(void *ctx, Model *m, const InferOptions *io, EvalResult *r, char *err);
+    void *eval_ctx;
     const char *out_dir;      // checkpoints and metrics.jsonl (NULL = none)
     bool quiet;
 } TrainOptions;
@@ -64,7 +68,9 @@ typedef struct {
     real *adam_m, *adam_v, *ema;
     Rng rng;
     long step, examples, epoch, cursor;
-    int *perm;
+    int *perm;                // [num_groups] this epoch's group order; cursor = next
+    int32_t *queue;           // the current puzzle's examples in random order
+    int queue_len, queue_pos, queue_cap;
     double elapsed;           // seconds trained, including earlier runs (resume)
     Carry carry;
     int32_t *input, *label, *tokens, *target, *ids, *pred;
