@@ -3,6 +3,7 @@
 // counts, sums of sigmoid(q) and first-seen order. No output depends on hash-table
 // layout: tables are only looked up, never iterated.
 #include "eval/arc_vote.h"
+#include "strmap.h"
 
 #include <errno.h>
 #include <math.h>
@@ -10,64 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-// ---------------------------------------------------------------------------------
-// A string -> int table (open addressing, linear probing, FNV-1a).
-
-typedef struct {
-    char **keys;     // [cap], NULL = empty; owned
-    int *vals;
-    size_t cap, n;
-} StrMap;
-
-static uint64_t fnv1a(const char *s) {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    return h;
-}
-
-static size_t strmap_slot(const StrMap *m, const char *key) {
-    size_t i = (size_t)fnv1a(key) & (m->cap - 1);
-    while (m->keys[i] && strcmp(m->keys[i], key) != 0) i = (i + 1) & (m->cap - 1);
-    return i;
-}
-
-static int strmap_get(const StrMap *m, const char *key) {
-    if (!m->cap) return -1;
-    size_t i = strmap_slot(m, key);
-    return m->keys[i] ? m->vals[i] : -1;
-}
-
-static void strmap_grow(StrMap *m) {
-    StrMap big = {xcalloc(m->cap ? 2 * m->cap : 1024, sizeof(char *)), NULL, m->cap ? 2 * m->cap : 1024, m->n};
-    big.vals = xcalloc(big.cap, sizeof(int));
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->keys[i]) continue;
-        size_t j = strmap_slot(&big, m->keys[i]);
-        big.keys[j] = m->keys[i];
-        big.vals[j] = m->vals[i];
-    }
-    free(m->keys);
-    free(m->vals);
-    *m = big;
-}
-
-// The value of key, inserting val when absent.
-static int strmap_intern(StrMap *m, const char *key, int val) {
-    if (2 * (m->n + 1) > m->cap) strmap_grow(m);
-    size_t i = strmap_slot(m, key);
-    if (m->keys[i]) return m->vals[i];
-    m->keys[i] = xstrdup(key);
-    m->vals[i] = val;
-    m->n++;
-    return val;
-}
-
-static void strmap_free(StrMap *m) {
-    for (size_t i = 0; i < m->cap; i++) free(m->keys[i]);
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof *m);
-}
 
 // ---------------------------------------------------------------------------------
 // The voter
@@ -114,7 +57,7 @@ void arc_voter_free(ArcVoter *v) {
 }
 
 static int intern_pred(ArcVoter *v, const ArcGrid *g, const char *hash) {
-    int id = strmap_intern(&v->preds, hash, v->num_grids);
+    int id = (int)strmap_intern(&v->preds, hash, v->num_grids);
     if (id < v->num_grids) return id;
     if (v->num_grids == v->cap_grids) {
         v->cap_grids = v->cap_grids ? 2 * v->cap_grids : 1024;
@@ -132,7 +75,7 @@ static int intern_pred(ArcVoter *v, const ArcGrid *g, const char *hash) {
 }
 
 static VoteList *intern_list(ArcVoter *v, const char *key) {
-    int id = strmap_intern(&v->keys, key, v->num_lists);
+    int id = (int)strmap_intern(&v->keys, key, v->num_lists);
     if (id == v->num_lists) {
         if (v->num_lists == v->cap_lists) {
             v->cap_lists = v->cap_lists ? 2 * v->cap_lists : 256;
@@ -256,7 +199,7 @@ static int label_rank(const ArcVoter *v, const ArcGrid *label, const Candidate *
     if (label->h == 0) return -1;
     char hash[65];
     arc_grid_hash(label, hash);
-    int id = strmap_get(&v->preds, hash);
+    int id = (int)strmap_get(&v->preds, hash);
     for (int i = 0; id >= 0 && i < n; i++)
         if (cand[i].pred == id) return i;
     return -1;
@@ -285,7 +228,7 @@ void arc_voter_score(const ArcVoter *v, const ArcTestSet *s, ArcScore *out, cJSO
             char hash[65];
             arc_grid_hash(&task->input[p], hash);
             char *key = vote_key(task->id, hash);
-            int id = strmap_get(&v->keys, key);
+            int id = (int)strmap_get(&v->keys, key);
             free(key);
             int n = id < 0 ? 0 : rank_candidates(&v->lists[id], slot, cand);
             if (n == 0) out->pairs_without_prediction++;

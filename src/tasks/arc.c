@@ -23,6 +23,7 @@
 #include "io/npy.h"
 #include "mt19937.h"
 #include "sha256.h"
+#include "strmap.h"
 
 // ARC has one answer per test input: an answer is correct when it equals the label,
 // which the evaluator checks (check = NULL); the text format is unused (JSON instead).
@@ -311,48 +312,21 @@ static void augment(Source *t, Mt19937 *r, int num_aug, bool *short_of) {
 
 // ---------------------------------------------------------------- identifiers
 
-// Names to identifiers: an open-addressing table (a name seen twice, e.g. a task id in
-// two subsets, keeps its first identifier, as the official dict does).
+// Names to identifiers (a name seen twice, e.g. a task id in two subsets, keeps its
+// first identifier, as the official dict does).
 typedef struct {
     char **names;                // [count]: identifier -> name
     int64_t count;
-    int64_t *slot;               // [cap]: identifier + 1, 0 = empty
-    size_t cap;
+    StrMap ids;
 } Names;
 
-static uint64_t fnv1a(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
-
-static int64_t names_find(const Names *t, const char *s, size_t *pos) {
-    size_t i = fnv1a(s) & (t->cap - 1);
-    for (; t->slot[i]; i = (i + 1) & (t->cap - 1))
-        if (!strcmp(t->names[t->slot[i] - 1], s)) break;
-    *pos = i;
-    return t->slot[i] - 1;
-}
-
 static int64_t names_add(Names *t, const char *s) {
-    if ((size_t)(t->count + 1) * 2 > t->cap) {       // grow, rehash
-        size_t cap = t->cap ? 2 * t->cap : 1024;
-        free(t->slot);
-        t->slot = xcalloc(cap, sizeof *t->slot);
-        t->cap = cap;
-        for (int64_t id = 0; id < t->count; id++) {
-            size_t pos;
-            names_find(t, t->names[id], &pos);
-            t->slot[pos] = id + 1;
-        }
+    int64_t id = strmap_intern(&t->ids, s, t->count);
+    if (id == t->count) {
+        t->names = xrealloc(t->names, sizeof(char *) * (size_t)(t->count + 1));
+        t->names[t->count++] = xstrdup(s);
     }
-    size_t pos;
-    int64_t id = names_find(t, s, &pos);
-    if (id >= 0) return id;
-    t->names = xrealloc(t->names, sizeof(char *) * (size_t)(t->count + 1));
-    t->names[t->count] = xstrdup(s);
-    t->slot[pos] = ++t->count;
-    return t->count - 1;
+    return id;
 }
 
 static void copy_name(const Source *t, int c, char *out, size_t cap) {
@@ -422,8 +396,7 @@ static int write_split(const Sources *s, const ArcBuildOptions *o, int d, Mt1993
                 w.rows++;
             }
             copy_name(t, c, name, sizeof name);
-            size_t pos;
-            w.pid[w.puzzles] = (int32_t)names_find(ids, name, &pos);
+            w.pid[w.puzzles] = (int32_t)strmap_get(&ids->ids, name);
             w.pidx[++w.puzzles] = (int32_t)w.rows;
         }
         w.gidx[++w.groups] = (int32_t)w.puzzles;
@@ -582,6 +555,7 @@ int arc_build(const ArcBuildOptions *o, ArcBuildStats *st, char *err) {
     for (int i = 0; i < s.n; i++) source_free(&s.src[i]);
     for (int i = 0; i < s.nroots; i++) cJSON_Delete(s.roots[i]);
     for (int64_t i = 0; i < ids.count; i++) free(ids.names[i]);
-    free(ids.names); free(ids.slot); free(s.src); free(s.roots);
+    strmap_free(&ids.ids);
+    free(ids.names); free(s.src); free(s.roots);
     return rc;
 }
