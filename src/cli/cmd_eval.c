@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "eval/arc_eval.h"
 #include "io/safetensors.h"
 
 #define INFER_OPTIONS(model, io, threads, precision)                                           \
@@ -36,25 +37,96 @@ static int setup(LoadedModel *lm, InferOptions *io, const char *model, const cha
     return rc;
 }
 
+// ARC: every test-split row, then the official vote (eval/arc_eval.h).
+static int eval_arc(LoadedModel *lm, const InferOptions *io, const char *model, const char *data, int num_aug,
+                    bool table, const char *save, const char *submission, const char *outputs) {
+    char err[ERR_LEN];
+    ArcEvalData d;
+    if (arc_eval_data_load(&d, data, err)) return fail("%s", err);
+    EvalResult r;
+    ArcScore s;
+    ArcOutputs out = {0};
+    cJSON *sub = NULL;
+    int rc = 0;
+    if (arc_evaluate(&lm->m, &d, io, num_aug, &r, &s, submission ? &sub : NULL, outputs ? &out : NULL, err)) {
+        arc_eval_data_free(&d);
+        return fail("%s: %s", model, err);
+    }
+    r.extra = cJSON_CreateObject();
+    arc_score_to_json(&s, r.extra);
+    cJSON_AddNumberToObject(r.extra, "num_aug", num_aug);
+    cJSON *j = eval_result_json(&r);
+    cJSON_AddStringToObject(j, "model", model);
+    cJSON_AddStringToObject(j, "data", data);
+    char *text = cJSON_Print(j);
+    if (table) {
+        char copies[64];
+        if (num_aug < 0) snprintf(copies, sizeof copies, "every copy");
+        else snprintf(copies, sizeof copies, "the original and up to %d copies", num_aug);
+        printf("%s on %s: %lld rows, %s of each of %d test tasks\n", model, data, (long long)r.n, copies, s.tasks);
+        printf("official (mean per task):");
+        for (int i = 0; i < s.num_ks; i++) printf("  pass@%d %.4f", s.ks[i], s.pass[i]);
+        printf("\nKaggle (mean over %d test outputs): pass@2 %.4f   tasks solved %d of %d\n\n", s.pairs, s.kaggle,
+               s.tasks_solved, s.tasks);
+        eval_print_table(stdout, &r, "task");
+    } else {
+        printf("%s\n", text);
+    }
+    if (save && write_file_atomic(save, text, strlen(text), err)) rc = fail("%s", err);
+    if (!rc && sub) {
+        char *st = cJSON_PrintUnformatted(sub);
+        if (write_file_atomic(submission, st, strlen(st), err)) rc = fail("%s", err);
+        free(st);
+    }
+    if (!rc && outputs && (make_out_dir(outputs) || arc_outputs_save(&out, d.meta.seq_len, outputs, err)))
+        rc = err[0] ? fail("%s", err) : 1;
+    free(text);
+    cJSON_Delete(j);
+    cJSON_Delete(sub);
+    arc_outputs_free(&out);
+    arc_score_free(&s);
+    eval_result_free(&r);
+    arc_eval_data_free(&d);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv) {
-    const char *model = NULL, *data = NULL, *feed = NULL, *save = NULL;
+    const char *model = NULL, *data = NULL, *feed = NULL, *save = NULL, *submission = NULL, *outputs = NULL;
     bool table = false;
-    int threads = 0;
+    int threads = 0, num_aug = -1;
     const char *precision = "fp32";
     InferOptions io = { .batch = 256, .guidance = 1.0 };
     ArgSpec spec[] = {
         INFER_OPTIONS(model, io, threads, precision),
-        { "data", ARG_STR, &data, "text data file (\"<input> <label>\" per line)", 0, 0 },
+        { "data", ARG_STR, &data, "text data file (\"<input> <label>\" per line), or an ARC data directory", 0, 0 },
         { "table", ARG_FLAG, &table, "a table for people instead of JSON", 0, 0 },
         { "save", ARG_STR, &save, "also write the JSON object to this file", 0, 0 },
+        { "num-aug", ARG_INT, &num_aug, "arc: vote over the original and the first K copies per task (-1: all)", -1, 1e9 },
+        { "submission", ARG_STR, &submission, "arc: write a Kaggle submission.json here", 0, 0 },
+        { "save-outputs", ARG_STR, &outputs, "arc: inputs, puzzle_identifiers, preds, q_halt_logits (.npy) into DIR", 0, 0 },
     };
-    int rc = parse_or_help(argc, argv, "usage: trm eval --model M --data FILE [options]", spec, sizeof spec / sizeof *spec);
+    int rc = parse_or_help(argc, argv, "usage: trm eval --model M --data FILE|DIR [options]", spec, sizeof spec / sizeof *spec);
     if (rc) return rc;
     if (!data) return fail("--data FILE is required");
     if (save && check_out_path(save)) return 1;
+    if (submission && check_out_path(submission)) return 1;
     LoadedModel lm;
     Dataset ds;
-    if ((rc = setup(&lm, &io, model, feed, threads, precision, data, &ds))) return rc;
+    if ((rc = setup(&lm, &io, model, feed, threads, precision, NULL, &ds))) return rc;
+    if (!strcmp(lm.task->name, "arc")) {
+        rc = eval_arc(&lm, &io, model, data, num_aug, table, save, submission, outputs);
+        model_free(&lm.m);
+        return rc;
+    }
+    if (submission || outputs) {
+        model_free(&lm.m);
+        return fail("--submission and --save-outputs are for ARC models (%s is a %s model)", model, lm.task->name);
+    }
+    char err[ERR_LEN];
+    if (dataset_load(lm.task, data, &ds, err)) {
+        model_free(&lm.m);
+        return fail("%s", err);
+    }
     EvalResult r;
     evaluate(&lm.m, lm.task, &ds, &io, &r, NULL, NULL);
     cJSON *j = eval_result_json(&r);
@@ -69,10 +141,7 @@ int cmd_eval(int argc, char **argv) {
     } else {
         printf("%s\n", s);
     }
-    if (save) {
-        char err[ERR_LEN];
-        if (write_file_atomic(save, s, strlen(s), err)) rc = fail("%s", err);
-    }
+    if (save && write_file_atomic(save, s, strlen(s), err)) rc = fail("%s", err);
     free(s);
     cJSON_Delete(j);
     eval_result_free(&r);

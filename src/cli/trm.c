@@ -110,7 +110,7 @@ int load_model(LoadedModel *lm, const char *path, char *err) {
     int rc = 0;
     if (!lm->task)
         rc = err_set(err, "%s: the model does not name a known task (train_state.task)", path);
-    else if (lm->task->seq_len != lm->m.cfg.seq_len || lm->task->vocab != lm->m.cfg.vocab)
+    else if ((lm->task->seq_len && lm->task->seq_len != lm->m.cfg.seq_len) || lm->task->vocab != lm->m.cfg.vocab)
         rc = err_set(err, "%s: model shape (seq_len %d, vocab %d) does not fit task %s", path,
                      lm->m.cfg.seq_len, lm->m.cfg.vocab, lm->task->name);
     cJSON_Delete(o);
