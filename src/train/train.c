@@ -117,7 +117,7 @@ static void next_puzzle(Trainer *t) {
     rng_shuffle_int(&t->rng, t->queue, t->queue_len);
 }
 
-static int64_t next_row(Trainer *t) {
+int64_t trainer_next_row(Trainer *t) {
     while (t->queue_pos == t->queue_len) next_puzzle(t);   // a puzzle may have no examples
     return t->queue[t->queue_pos++];
 }
@@ -180,7 +180,7 @@ static long schedule_total(const Trainer *t) {
     return t->step;
 }
 
-static double scheduled_lr(const Trainer *t, double base) {
+double trainer_lr(const Trainer *t, double base) {
     return lr_at(t->step, base, t->o.warmup, schedule_total(t), t->o.min_ratio);
 }
 
@@ -188,10 +188,10 @@ static void optimizer_step(Trainer *t) {
     Model *m = t->m;
     const TrainOptions *o = &t->o;
     t->step++;
-    double lr = scheduled_lr(t, o->opt.lr);
+    double lr = trainer_lr(t, o->opt.lr);
     opt_step(&o->opt, m->params, m->grads, t->adam_m, t->adam_v, m->table.n_dense, lr, t->step);
     if (m->p.puzzle) {
-        double plr = scheduled_lr(t, o->puzzle_lr);
+        double plr = trainer_lr(t, o->puzzle_lr);
         sign_sgd_rows(m->p.puzzle, m->cfg.num_puzzle_ids, m->cfg.hidden, t->ids, m->puzzle_grad,
                       t->carry.B, plr, o->puzzle_wd);
     }
@@ -212,7 +212,7 @@ static void dis_batch(Trainer *t) {
     Model *m = t->m;
     const TRMConfig *c = &m->cfg;
     int B = t->o.batch, L = c->seq_len, V = c->vocab, N = c->N_sup;
-    for (int b = 0; b < B; b++) load_row(t, b, next_row(t));
+    for (int b = 0; b < B; b++) load_row(t, b, trainer_next_row(t));
     t->queue_pos = t->queue_len;     // as the official batches: a puzzle cut by the batch end ends there
     carry_reset(m, &t->carry, NULL);
     memcpy(t->tokens, t->input, sizeof(int32_t) * B * L);
@@ -257,7 +257,7 @@ static void trm_step(Trainer *t) {
     int B = t->o.batch, L = c->seq_len, V = c->vocab, N = c->N_sup;
     for (int b = 0; b < B; b++)
         if (t->halted[b]) {
-            load_row(t, b, next_row(t));
+            load_row(t, b, trainer_next_row(t));
             t->row_steps[b] = 0;
         }
     carry_reset(m, &t->carry, t->halted);
@@ -530,7 +530,7 @@ static void log_train(Trainer *t, double rate, bool tty, double seconds) {
     cJSON_AddNumberToObject(o, "last_step_loss", a->last_step_loss / n_final);
     cJSON_AddNumberToObject(o, "accuracy", a->acc / n_final);
     cJSON_AddNumberToObject(o, "exact", a->exact / n_final);
-    cJSON_AddNumberToObject(o, "lr", scheduled_lr(t, t->o.opt.lr));
+    cJSON_AddNumberToObject(o, "lr", trainer_lr(t, t->o.opt.lr));
     cJSON_AddNumberToObject(o, "examples_per_s", rate);
     cJSON_AddNumberToObject(o, "elapsed_s", t->elapsed);
     append_jsonl(t->o.out_dir, o);

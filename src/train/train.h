@@ -88,6 +88,11 @@ void trainer_init(Trainer *t, Model *m, const Task *task, const Dataset *train, 
 void trainer_free(Trainer *t);
 // One unit of training: DIS = one batch (N_sup optimizer steps), TRM = one optimizer step.
 void trainer_advance(Trainer *t);
+// The sampler: the next training example (a group permutation per epoch, one random
+// puzzle of each group, its examples in random order).
+int64_t trainer_next_row(Trainer *t);
+// The learning rate of the current step for a base rate (the schedule of both optimizers).
+double trainer_lr(const Trainer *t, double base);
 // Save / restore everything needed to continue bit for bit (state.safetensors).
 int trainer_save_state(const Trainer *t, const char *path, char *err);
 int trainer_load_state(Trainer *t, const char *path, char *err);
