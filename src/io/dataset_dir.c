@@ -100,13 +100,41 @@ void py_float_repr(double x, char *out, size_t cap) {
     }
 }
 
+// The code point of the well-formed UTF-8 sequence at p (no overlong forms, surrogates
+// or values past U+10FFFF) and its length; 0 when p does not start one.
+static int utf8_decode(const unsigned char *p, uint32_t *cp) {
+    int len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
+    if (!len || p[0] > 0xf4) return 0;
+    uint32_t c = p[0] & (0x7f >> len);
+    for (int i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80) return 0;   // also stops at the NUL
+        c = c << 6 | (p[i] & 0x3f);
+    }
+    static const uint32_t lo[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+    if (c < lo[len] || c > 0x10ffff || (c >= 0xd800 && c < 0xe000)) return 0;
+    *cp = c;
+    return len;
+}
+
 void py_json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        uint32_t c;
+        int len;
         if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
         else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\r') fputs("\\r", f);
         else if (*p == '\t') fputs("\\t", f);
-        else if (*p < 0x20 || *p >= 0x7f) fprintf(f, "\\u%04x", *p);   // bytes, not code points
+        else if (*p == '\b') fputs("\\b", f);
+        else if (*p == '\f') fputs("\\f", f);
+        else if (*p >= 0x80 && (len = utf8_decode(p, &c)) > 0) {   // code points, as Python
+            if (c >= 0x10000)                                      // UTF-16 surrogate pair
+                fprintf(f, "\\u%04x\\u%04x", 0xd800 + ((c - 0x10000) >> 10), 0xdc00 + ((c - 0x10000) & 0x3ff));
+            else
+                fprintf(f, "\\u%04x", c);
+            p += len - 1;
+        }
+        else if (*p < 0x20 || *p >= 0x7f) fprintf(f, "\\u%04x", *p);   // control, DEL, a stray byte
         else fputc(*p, f);
     }
     fputc('"', f);
