@@ -13,7 +13,7 @@ else
   BUILD   := build
   OPT     := -O3 $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)
 endif
-CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -fopenmp $(OPT) -Isrc -Isrc/core -MMD -MP
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -fopenmp $(OPT) -Isrc -Isrc/core -I$(BUILD) -MMD -MP
 LDFLAGS += -fopenmp $(if $(filter 1,$(SAN)),-fsanitize=address$(comma)undefined)
 # OpenBLAS built with OpenMP shares our OpenMP threads; the default pthread build keeps a
 # second pool whose threads fight OpenMP's for the same cores (see docs/benchmarks.md).
@@ -40,6 +40,16 @@ all: $(BUILD)/trm
 $(BUILD)/.deps: tools/deps.sh
 	@sh tools/deps.sh
 	@mkdir -p $(BUILD) && touch $@
+
+# The commit and build flags of this binary (trm --version, model files, metrics.jsonl),
+# rewritten only when they change so that nothing else rebuilds.
+$(BUILD)/version_build.h: FORCE
+	@mkdir -p $(BUILD)
+	@c=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown); \
+	 git diff --quiet HEAD -- src 2>/dev/null || c="$$c+dirty"; \
+	 printf '#define TRM_COMMIT "%s"\n#define TRM_BUILD "%s"\n' "$$c" "$(CC) $(OPT)" > $@.tmp; \
+	 cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/src/core/version.o $(BUILD)/f64/src/core/version.o: $(BUILD)/version_build.h
 
 $(BUILD)/%.o: %.c $(BUILD)/.deps
 	@mkdir -p $(dir $@)
@@ -85,7 +95,7 @@ test: $(BUILD)/trm $(TESTS)
 clean:
 	rm -rf build build-san
 
-.PHONY: all test clean fixtures run reproduce
+.PHONY: all test clean fixtures run reproduce FORCE
 .SECONDARY:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "io/checkpoint.h"
 #include "nn/ops.h"
+#include "version.h"
 
 static const struct { const char *name; int (*run)(int, char **); const char *help; } COMMANDS[] = {
     { "data",  cmd_data,  "generate a data set (nqueens), as text files" },
@@ -139,7 +140,7 @@ static void choose_blas_kernels(char **argv) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: trm <command> [options]   (trm <command> --help for its options)\n\ncommands:\n");
+    fprintf(f, "usage: trm <command> [options]   (trm <command> --help for its options; trm --version)\n\ncommands:\n");
     for (int i = 0; i < NUM_COMMANDS; i++) fprintf(f, "  %-6s %s\n", COMMANDS[i].name, COMMANDS[i].help);
 }
 
@@ -148,6 +149,11 @@ int main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 1 : 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("trm %s (commit %s; built with %s)\n%s\n", TRM_VERSION, trm_commit(), trm_build_flags(),
+               cpu_description());
+        return 0;
     }
     for (int i = 0; i < NUM_COMMANDS; i++)
         if (!strcmp(argv[1], COMMANDS[i].name)) {
