@@ -70,7 +70,8 @@ D=$T/D
 check "data paper: exit status ($(cat "$T/err"))" [ $? -eq 0 ]
 check "data paper: train.txt has $(lines "$D/train.txt") lines" [ "$(lines "$D/train.txt")" -eq 7200 ]
 check "data paper: test.txt has $(lines "$D/test.txt") lines" [ "$(lines "$D/test.txt")" -eq 200 ]
-check "data paper: no temp files left" [ "$(ls "$D" | wc -l)" -eq 2 ]
+check "data paper: valid.txt has $(lines "$D/valid.txt") lines" [ "$(lines "$D/valid.txt")" -eq 200 ]
+check "data paper: no temp files left" [ "$(ls "$D" | wc -l)" -eq 3 ]
 check "data paper: line format" grep -q -E '^[.Q]{64} [.Q]{64}$' "$D/test.txt"
 check "data paper: a malformed line" [ "$(grep -c -v -E '^[.Q]{64} [.Q]{64}$' "$D/train.txt")" -eq 0 ]
 "$TRM" data nqueens --split paper --seed 1 --out "$T/D2" > /dev/null 2>&1

@@ -236,7 +236,7 @@ static int row_k(const Dataset *d, int i) { return nq_count_queens(d->inputs + (
 
 static void check_split(const Dataset *tr, const Dataset *te, const char *what) {
     CHECK(tr->n == 7200 && te->n == 200 && tr->seq_len == 64 && te->seq_len == 64,
-          "%s sizes %d / %d", what, tr->n, te->n);
+          "%s sizes %lld / %lld", what, (long long)tr->n, (long long)te->n);
     int ok = 1, views = 1;
     const Dataset *ds[2] = {tr, te};
     for (int d = 0; d < 2; d++)
@@ -316,6 +316,35 @@ static void test_splits(void) {
     err[0] = 0;
     CHECK(nq_build("random", 0, true, &tr, &te, err) < 0 && strstr(err, "random") &&
           tr.n == 0 && te.n == 0, "unknown split: %s", err);
+}
+
+// The validation split: 200 puzzles, none a symmetry of a training or test input (for
+// both splits, where "paper" lets test and train overlap), nor of another validation
+// input; reproducible; every label a valid completion. Checked by brute force over the
+// 8 transforms, independently of the canonical keys the builder uses.
+static void test_valid_split(void) {
+    char err[ERR_LEN];
+    const char *splits[2] = { "paper", "dedup" };
+    for (int k = 0; k < 2; k++) {
+        Dataset tr, te, va, va2;
+        CHECK(nq_build(splits[k], 0, true, &tr, &te, err) == 0, "%s: %s", splits[k], err);
+        CHECK(nq_build_valid(0, &tr, &te, &va, err) == 0 && va.n == NQ_VALID, "%s: valid split: %s", splits[k], err);
+        CHECK(leaked(&tr, &va) == 0, "%s: a validation input is a symmetry of a training input", splits[k]);
+        CHECK(leaked(&te, &va) == 0, "%s: a validation input is a symmetry of a test input", splits[k]);
+        int dup = 0;
+        for (int i = 0; i < va.n; i++)
+            for (int id = 0; id < 8; id++) {
+                uint8_t x[64];
+                nq_dihedral(va.inputs + (size_t)i * 64, 8, id, x);
+                for (int j = i + 1; j < va.n; j++) dup += memcmp(x, va.inputs + (size_t)j * 64, 64) == 0;
+            }
+        CHECK(dup == 0, "%s: %d pairs of validation inputs are symmetries of each other", splits[k], dup);
+        int ok = 0;
+        for (int i = 0; i < va.n; i++) ok += TASK_NQUEENS.check(va.inputs + i * 64, va.labels + i * 64);
+        CHECK(ok == va.n, "%s: %d of %lld validation labels solve their puzzle", splits[k], ok, (long long)va.n);
+        CHECK(nq_build_valid(0, &tr, &te, &va2, err) == 0 && same_bytes(&va, &va2), "%s: same seed, same split", splits[k]);
+        dataset_free(&tr), dataset_free(&te), dataset_free(&va), dataset_free(&va2);
+    }
 }
 
 // ---------------------------------------------------------------- dataset files
@@ -456,8 +485,8 @@ static void test_shared_data(void) {
         valid += nq_valid(d.inputs + (size_t)i * 64);
         found += find_solution(d.inputs + (size_t)i * 64) >= 0;
     }
-    CHECK(d.n == 91 && valid == d.n && found == d.n, "community test file: %d boards, %d valid",
-          d.n, valid);
+    CHECK(d.n == 91 && valid == d.n && found == d.n, "community test file: %lld boards, %d valid",
+          (long long)d.n, valid);
     dataset_free(&d);
     snprintf(path, sizeof path, "%s/8_queens_train.txt", dir);
     if (dataset_load(&TASK_NQUEENS, path, &d, err) == 0) {
@@ -474,6 +503,7 @@ int main(void) {
     test_dihedral();
     test_parse_format();
     test_splits();
+    test_valid_split();
     test_dataset_io();
     test_shared_data();
     return test_summary("nqueens");

@@ -83,15 +83,22 @@ int cmd_data(int argc, char **argv) {
     if (!npy && strcmp(layout, "text")) return fail("--layout: '%s' (expected text or npy)", layout);
     if (make_out_dir(out)) return 1;
     char err[ERR_LEN];
-    Dataset train, test;
+    Dataset train, test, valid;
     if (nq_build(split, seed, !no_augment, &train, &test, err)) return fail("%s", err);
+    if (nq_build_valid(seed, &train, &test, &valid, err)) {
+        dataset_free(&train);
+        dataset_free(&test);
+        return fail("%s", err);
+    }
     char path[4096];
     const Task *t = task_find("nqueens");
     if (npy) {       // one shared puzzle embedding: every example has the blank id 0
         char *blank[1] = { "<blank>" };
         DatasetMeta mt = dataset_meta_of(&train, t->vocab, 1), ms = dataset_meta_of(&test, t->vocab, 1);
+        DatasetMeta mv = dataset_meta_of(&valid, t->vocab, 1);
         rc = dataset_dir_save(out, "train", &train, &mt, err);
         if (!rc) rc = dataset_dir_save(out, "test", &test, &ms, err);
+        if (!rc) rc = dataset_dir_save(out, "valid", &valid, &mv, err);
         if (!rc) rc = identifiers_save(out, blank, 1, err);
     } else {
         snprintf(path, sizeof path, "%s/train.txt", out);
@@ -100,10 +107,16 @@ int cmd_data(int argc, char **argv) {
             snprintf(path, sizeof path, "%s/test.txt", out);
             rc = dataset_save(t, path, &test, err);
         }
+        if (!rc) {
+            snprintf(path, sizeof path, "%s/valid.txt", out);
+            rc = dataset_save(t, path, &valid, err);
+        }
     }
-    if (!rc) printf("%s: %lld training rows, %lld test puzzles (split %s, seed %llu, layout %s)\n", out,
-                    (long long)train.n, (long long)test.n, split, (unsigned long long)seed, layout);
+    if (!rc) printf("%s: %lld training rows, %lld test puzzles, %lld validation puzzles (split %s, seed %llu, "
+                    "layout %s)\n", out, (long long)train.n, (long long)test.n, (long long)valid.n, split,
+                    (unsigned long long)seed, layout);
     dataset_free(&train);
     dataset_free(&test);
+    dataset_free(&valid);
     return rc ? fail("%s", err) : 0;
 }

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "tasks/nqueens.h"
 #include "eval/arc_eval.h"
+#include "io/checkpoint.h"
 #include "train/train.h"
 
 static int load_split(const Task *t, const char *dir, const char *name, Dataset *ds, char *err) {
@@ -47,6 +48,10 @@ static int load_official(const Task *task, const char *dir, Dataset *train, Data
     }
     if (!rc && arc->test.n && arc->meta.seq_len != meta->seq_len)
         rc = err_set(err, "%s: the train and test splits differ in seq_len (%d, %d)", dir, meta->seq_len, arc->meta.seq_len);
+    // The model's puzzle table comes from the train split; the evaluation needs the test split's size.
+    if (!rc && arc->test.n && arc->meta.num_puzzle_identifiers != meta->num_puzzle_identifiers)
+        rc = err_set(err, "%s/train/dataset.json: num_puzzle_identifiers %lld, %s/test/dataset.json has %lld", dir,
+                     (long long)meta->num_puzzle_identifiers, dir, (long long)arc->meta.num_puzzle_identifiers);
     return rc;
 }
 
@@ -64,11 +69,25 @@ static int arc_eval_hook(void *ctx, Model *m, const InferOptions *io, EvalResult
     return 0;
 }
 
+// --resume --keep best: the best weights so far come back from model_best.safetensors.
+static int load_best(Trainer *t, const char *out, char *err) {
+    char *path = path_join(out, "model_best.safetensors");
+    Model b;
+    int rc = checkpoint_load(&b, path, NULL, err);
+    if (!rc && b.table.n_total != t->m->table.n_total)
+        rc = err_set(err, "%s: %zu values, this run's model has %zu", path, b.table.n_total, t->m->table.n_total);
+    if (!rc) memcpy(t->best, b.params, sizeof(real) * b.table.n_total);
+    if (b.params) model_free(&b);
+    free(path);
+    return rc;
+}
+
 int cmd_train(int argc, char **argv) {
     const char *task_name = "nqueens", *data = NULL, *method = "dis", *preset = "compact", *out = NULL;
     const char *opt = "adamw", *targets = "linear", *feed = "input", *split = "paper", *loss = "stablemax";
-    const char *mixer = "attention", *answer = "stored", *precision = "fp32";
+    const char *mixer = "attention", *answer = "stored", *precision = "fp32", *until = NULL, *keep = "last";
     uint64_t seed = 0, data_seed = 42;
+    long patience = 0;
     int batch = 0, threads = 0, N_sup = 0, T = 0, n = 0, eval_num_aug = -1;
     long steps = 0, eval_every = 0, warmup = -1, log_every = 20, direct_steps = 0;
     double minutes = 0, epochs = 0, lr = 0, wd = 0.1, beta2 = 0.95, puzzle_lr = 1e-2, puzzle_wd = 0.1, ema = -1;
@@ -110,6 +129,11 @@ int cmd_train(int argc, char **argv) {
         { "direct-steps", ARG_LONG, &direct_steps, "DIS: first train step 1 alone toward the answer, this many steps", 0, 1e12 },
         { "explore", ARG_DOUBLE, &explore, "TRM: halting exploration probability", 0, 1 },
         { "eval-every", ARG_LONG, &eval_every, "optimizer steps between evaluations and checkpoints", 0, 1e12 },
+        { "until", ARG_STR, &until, "stop once the validation metric reaches a value: valid=0.95, exact=0.7 "
+                                    "(arc: pass@2=0.3)", 0, 0 },
+        { "patience", ARG_LONG, &patience, "stop after this many evaluations without a better validation metric", 0, 1e12 },
+        { "keep", ARG_STR, &keep, "last | best: also keep model_best.safetensors (best on validation) and "
+                                  "evaluate it on the test set", 0, 0 },
         { "eval-num-aug", ARG_INT, &eval_num_aug, "arc: vote over the original and this many copies per task (-1: all)", -1, 1e9 },
         { "log-every", ARG_LONG, &log_every, "optimizer steps between metric lines", 1, 1e12 },
         { "seed", ARG_U64, &seed, "seed of the initialisation and data order", 0, 0 },
@@ -151,20 +175,46 @@ int cmd_train(int argc, char **argv) {
     o.schedule_steps = steps; o.puzzle_lr = puzzle_lr; o.puzzle_wd = puzzle_wd; o.ema = ema; o.step_weights = step_weights; o.direct_steps = direct_steps;
     o.explore = explore; o.eval_every = eval_every; o.log_every = log_every; o.seed = seed;
     o.out_dir = out; o.quiet = quiet;
+    o.metric = task->check ? "valid" : !strcmp(task->name, "arc") ? "pass@2" : "exact";
+    o.patience = patience;
+    if (strcmp(keep, "last") && strcmp(keep, "best")) return fail("--keep: '%s' (expected last or best)", keep);
+    o.keep_best = !strcmp(keep, "best");
+    if (until) {   // METRIC=VALUE
+        static char name[32];
+        const char *eq = strchr(until, '=');
+        char *end = NULL;
+        double v = eq ? strtod(eq + 1, &end) : 0;
+        size_t len = eq ? (size_t)(eq - until) : 0;
+        if (!eq || len == 0 || len >= sizeof name || end == eq + 1 || *end || v <= 0 || v > 1)
+            return fail("--until: '%s' (expected METRIC=VALUE with VALUE in (0, 1], e.g. valid=0.95)", until);
+        memcpy(name, until, len);
+        name[len] = 0;
+        bool known = !strcmp(name, "valid") || !strcmp(name, "exact") || !strncmp(name, "pass@", 5);
+        if (!known) return fail("--until: unknown metric '%s' (valid, exact, pass@2)", name);
+        o.metric = name;
+        o.until = v;
+    }
     set_threads(threads);
 
-    Dataset train = {0}, test = {0};
+    Dataset train = {0}, test = {0}, valid = {0};
     DatasetMeta meta = { .seq_len = task->seq_len, .num_puzzle_identifiers = 1 };
     ArcEvalData arc = {0};
     if (data && dataset_dir_exists(data, "train")) {
         if (load_official(task, data, &train, &test, &arc, &meta, err)) rc = fail("%s", err);
+        DatasetMeta vm;
+        if (!rc && dataset_dir_exists(data, "valid") && dataset_dir_load(data, "valid", &valid, &vm, err))
+            rc = fail("%s", err);
     } else if (!task->seq_len) {
         rc = fail("task %s needs --data DIR in the official layout (trm data %s ... --out DIR)", task->name, task->name);
     } else if (data) {
-        if (load_split(task, data, "train.txt", &train, err) || load_split(task, data, "test.txt", &test, err))
+        char vpath[4096];
+        snprintf(vpath, sizeof vpath, "%s/valid.txt", data);
+        if (load_split(task, data, "train.txt", &train, err) || load_split(task, data, "test.txt", &test, err) ||
+            (!access(vpath, F_OK) && load_split(task, data, "valid.txt", &valid, err)))
             rc = fail("%s", err);
     } else if (!strcmp(task->name, "nqueens")) {
-        if (nq_build(split, data_seed, true, &train, &test, err)) rc = fail("%s", err);
+        if (nq_build(split, data_seed, true, &train, &test, err) || nq_build_valid(data_seed, &train, &test, &valid, err))
+            rc = fail("%s", err);
     } else {
         rc = fail("task %s needs --data DIR", task->name);
     }
@@ -188,10 +238,14 @@ int cmd_train(int argc, char **argv) {
     char state[4096];
     snprintf(state, sizeof state, "%s/state.safetensors", out);
     if (!rc && resume && access(state, F_OK)) rc = fail("%s: cannot open: %s", state, strerror(errno));
+    if (!rc && (o.until > 0 || o.patience > 0 || o.keep_best) && !valid.n)
+        rc = fail("--until, --patience and --keep best select on a validation split, and %s has none (trm data "
+                  "writes one)", data ? data : "the data");
     if (!rc) rc = make_out_dir(out);
     if (rc) {
         dataset_free(&train);
         dataset_free(&test);
+        dataset_free(&valid);
         arc_eval_data_free(&arc);
         return rc;
     }
@@ -200,6 +254,7 @@ int cmd_train(int argc, char **argv) {
     Trainer t;
     trainer_init(&t, &m, task, &train, &o);
     if (resume && trainer_load_state(&t, state, err)) rc = fail("%s", err);
+    if (!rc && resume && t.best && t.best_step > 0 && load_best(&t, out, err)) rc = fail("%s", err);
     if (!rc) {
         if (!quiet)
             fprintf(stderr, "train: %s-%s on %s, %zu parameters, %lld training rows in %lld groups, %lld test, "
@@ -207,7 +262,7 @@ int cmd_train(int argc, char **argv) {
                     (long long)train.n, (long long)train.num_groups, (long long)(test.n + arc.test.n),
                     c.num_puzzle_ids, batch, cfg_calls_per_puzzle(&c));
         EvalResult r;
-        if (train_run(&t, &test, &r, err)) rc = fail("%s", err);
+        if (train_run(&t, &valid, &test, &r, err)) rc = fail("%s", err);
         else if (r.n) {
             cJSON *j = eval_result_json(&r);
             char *s = cJSON_Print(j);
@@ -221,6 +276,7 @@ int cmd_train(int argc, char **argv) {
     model_free(&m);
     dataset_free(&train);
     dataset_free(&test);
+    dataset_free(&valid);
     arc_eval_data_free(&arc);
     return rc;
 }

@@ -288,3 +288,37 @@ int nq_build(const char *split, uint64_t seed, bool augment, Dataset *train, Dat
     }
     return 0;
 }
+
+// Validation puzzles from a third stream (seed + 2000), each kept only if no symmetry of
+// its input equals a training or test input (nor another validation input), so model
+// selection never sees the test set.
+int nq_build_valid(uint64_t seed, const Dataset *train, const Dataset *test, Dataset *valid, char *err) {
+    size_t n = (size_t)(train->n + test->n);
+    uint64_t *keys = xmalloc(sizeof(uint64_t) * (n + NQ_VALID));
+    for (int64_t i = 0; i < train->n; i++) keys[i] = nq_canonical(train->inputs + i * NQ_CELLS);
+    for (int64_t i = 0; i < test->n; i++) keys[train->n + i] = nq_canonical(test->inputs + i * NQ_CELLS);
+    qsort(keys, n, sizeof *keys, cmp_u64);
+    Rng r;
+    rng_seed(&r, seed + 2000);
+    *valid = dataset_alloc(NQ_VALID, NQ_CELLS);
+    const long max_attempts = 1000L * NQ_VALID;
+    int row = 0;
+    uint64_t *mine = keys + n;
+    for (long a = 0; a < max_attempts && row < NQ_VALID; a++) {
+        uint8_t in[NQ_CELLS], lab[NQ_CELLS];
+        draw_puzzle(&r, in, lab);
+        uint64_t key = nq_canonical(in);
+        bool dup = bsearch(&key, keys, n, sizeof *keys, cmp_u64) != NULL;
+        for (int i = 0; i < row && !dup; i++) dup = mine[i] == key;
+        if (dup) continue;
+        mine[row] = key;
+        put_views(valid, &row, in, lab, false);
+    }
+    free(keys);
+    if (row < NQ_VALID) {
+        dataset_free(valid);
+        return err_set(err, "validation split: only %d of %d puzzles unseen in train and test after %ld draws", row,
+                       NQ_VALID, max_attempts);
+    }
+    return 0;
+}

@@ -13,6 +13,7 @@
 #define NQ_SOLUTIONS  92     // solutions of 8-Queens; they form 12 orbits under D4
 #define NQ_TRAIN      800    // puzzles per split, as the released generator
 #define NQ_TEST       200
+#define NQ_VALID      200    // validation puzzles (ours; the released generator has none)
 #define NQ_VIEWS      9      // training views per puzzle when augmenting (original + 8 dihedral)
 
 enum { NQ_PAD = 0, NQ_EMPTY = 1, NQ_QUEEN = 2 };
@@ -50,5 +51,9 @@ int nq_enumerate_solutions(uint8_t (*out)[NQ_CELLS], int max);
 // training input (spec 9). augment: 9 training views per puzzle (7,200 rows).
 int nq_build(const char *split, uint64_t seed, bool augment, Dataset *train, Dataset *test,
              char *err);
+// NQ_VALID validation puzzles (seeded seed + 2000) whose inputs equal no training or test
+// input, nor each other, under any of the 8 symmetries: model selection and early
+// stopping look at these, never at the test set.
+int nq_build_valid(uint64_t seed, const Dataset *train, const Dataset *test, Dataset *valid, char *err);
 
 #endif

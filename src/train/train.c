@@ -14,6 +14,7 @@
 #include "io/safetensors.h"
 #include "nn/ops.h"
 #include "nn/loss.h"
+#include "version.h"
 
 void train_defaults(TrainOptions *o, Method method) {
     memset(o, 0, sizeof *o);
@@ -75,6 +76,8 @@ void trainer_init(Trainer *t, Model *m, const Task *task, const Dataset *train, 
     t->min_halt = xcalloc(B, sizeof(int));
     t->halted = xmalloc(B);
     memset(t->halted, 1, B);           // every row takes an example at the first step
+    t->best_metric = -1;
+    if (o->keep_best) t->best = xmalloc(sizeof(real) * m->table.n_total);
     if (o->answer == ANSWER_CLOSEST && task->completions) {
         t->answers = xmalloc((size_t)task->max_completions * L);
         t->logp = xmalloc(sizeof(double) * L * V);
@@ -89,7 +92,7 @@ void trainer_free(Trainer *t) {
     free(t->adam_m); free(t->adam_v); free(t->ema); free(t->perm); free(t->queue);
     free(t->input); free(t->label); free(t->tokens); free(t->target); free(t->pred); free(t->ids);
     free(t->dlogits); free(t->dq); free(t->correct); free(t->row_steps); free(t->min_halt); free(t->halted);
-    free(t->answers); free(t->logp);
+    free(t->answers); free(t->logp); free(t->best);
     carry_free(&t->carry);
     memset(t, 0, sizeof *t);
 }
@@ -312,11 +315,11 @@ int trainer_save_state(const Trainer *t, const char *path, char *err) {
     snprintf(meta, sizeof meta,
              "{\"method\":\"%s\",\"answer\":\"%s\",\"batch\":%d,\"n_train\":%lld,\"n_groups\":%lld,"
              "\"step\":%ld,\"examples\":%ld,\"epoch\":%ld,\"cursor\":%ld,\"queue_len\":%d,\"queue_pos\":%d,"
-             "\"elapsed\":%.17g,\"rng\":[\"%016" PRIx64 "\",\"%016" PRIx64
+             "\"elapsed\":%.17g,\"best_metric\":%.17g,\"best_step\":%ld,\"rng\":[\"%016" PRIx64 "\",\"%016" PRIx64
              "\",\"%016" PRIx64 "\",\"%016" PRIx64 "\"]}",
              t->o.method == METHOD_DIS ? "dis" : "trm", answer_name(t->o.answer), t->o.batch,
              (long long)t->train->n, (long long)t->train->num_groups, t->step, t->examples,
-             t->epoch, t->cursor, t->queue_len, t->queue_pos, t->elapsed, t->rng.s[0], t->rng.s[1], t->rng.s[2], t->rng.s[3]);
+             t->epoch, t->cursor, t->queue_len, t->queue_pos, t->elapsed, t->best_metric, t->best_step, t->rng.s[0], t->rng.s[1], t->rng.s[2], t->rng.s[3]);
     st_writer_meta(w, "train_state", meta);
     st_writer_add_real(w, "params", 1, &n_all, m->params);
     st_writer_add_real(w, "adam.m", 1, &n_dense, t->adam_m);
@@ -386,6 +389,8 @@ static int parse_state_json(Trainer *t, const char *path, const char *json, char
         t->elapsed = cJSON_GetObjectItem(o, "elapsed")->valuedouble;
         t->queue_len = cJSON_GetObjectItem(o, "queue_len")->valueint;
         t->queue_pos = cJSON_GetObjectItem(o, "queue_pos")->valueint;
+        const cJSON *bm = cJSON_GetObjectItem(o, "best_metric"), *bs = cJSON_GetObjectItem(o, "best_step");
+        if (cJSON_IsNumber(bm) && cJSON_IsNumber(bs)) t->best_metric = bm->valuedouble, t->best_step = (long)bs->valuedouble;
         if (t->cursor < 0 || t->cursor > t->train->num_groups || t->queue_len < 0 || t->queue_len > t->queue_cap ||
             t->queue_pos < 0 || t->queue_pos > t->queue_len)
             rc = err_set(err, "%s: train_state counters are outside the data", path);
@@ -441,15 +446,6 @@ int trainer_load_state(Trainer *t, const char *path, char *err) {
 // ---------------------------------------------------------------------------------------
 // The run
 
-static void swap_in_ema(Trainer *t, real *backup, bool in) {
-    size_t n = t->m->table.n_dense * sizeof(real);
-    if (in) {
-        memcpy(backup, t->m->params, n);
-        memcpy(t->m->params, t->ema, n);
-    } else {
-        memcpy(t->m->params, backup, n);
-    }
-}
 
 static void append_jsonl(const char *dir, cJSON *obj) {
     if (!dir) return;
@@ -461,6 +457,17 @@ static void append_jsonl(const char *dir, cJSON *obj) {
     }
     free(path);
     free(s);
+}
+
+// The first record of every run: which code, build and machine produced it.
+static void append_run_record(const Trainer *t) {
+    char *json = xmalloc(2048);
+    snprintf(json, 2048, "{\"type\":\"run\",\"task\":\"%s\",\"method\":\"%s\",\"step\":%ld,%s,\"cpu\":\"%s\"}",
+             t->task->name, t->o.method == METHOD_DIS ? "dis" : "trm", t->step, trm_version_json(), cpu_description());
+    cJSON *o = cJSON_Parse(json);
+    if (o) append_jsonl(t->o.out_dir, o);
+    cJSON_Delete(o);
+    free(json);
 }
 
 static double progress_fraction(const Trainer *t, double seconds) {
@@ -480,36 +487,104 @@ static bool finished(const Trainer *t, double seconds) {
     return !o->max_steps && o->epochs <= 0 && o->minutes <= 0;
 }
 
-static int checkpoint(Trainer *t, char *err) {
-    if (!t->o.out_dir) return 0;
-    char *model = path_join(t->o.out_dir, "model.safetensors");
-    char *state = path_join(t->o.out_dir, "state.safetensors");
-    char ts[512];
-    snprintf(ts, sizeof ts,
-             "{\"task\":\"%s\",\"method\":\"%s\",\"feed\":\"%s\",\"step\":%ld,\"examples\":%ld,"
-             "\"elapsed\":%.1f,\"ema\":%s,\"precision\":\"%s\"}",
-             t->task->name, t->o.method == METHOD_DIS ? "dis" : "trm", feed_name(t->o.feed), t->step,
-             t->examples, t->elapsed, t->ema ? "true" : "false", matmul_precision_name(matmul_precision()));
-    int rc = checkpoint_save(t->m, t->ema, ts, model, err);
-    if (!rc) rc = trainer_save_state(t, state, err);
-    free(model);
-    free(state);
-    return rc;
-}
 
-static int evaluate_now(Trainer *t, const Dataset *test, EvalResult *r, char *err) {
+// The weights evaluations and model files use: the EMA when it is on.
+static const real *eval_weights(const Trainer *t) { return t->ema ? t->ema : t->m->params; }
+
+// Evaluates with `weights` ([n_total], or the dense prefix when dense_only) in the model,
+// restoring the training weights afterwards.
+static int evaluate_with(Trainer *t, const real *weights, size_t n, const Dataset *ds, bool test_split,
+                         EvalResult *r, char *err) {
     InferOptions io;
     infer_defaults(&io, &t->m->cfg);
     io.feed = t->o.feed;
     io.batch = t->o.batch;   // the training plan serves: no second, larger plan with gradients
-    real *backup = t->ema ? xmalloc(t->m->table.n_dense * sizeof(real)) : NULL;
-    if (t->ema) swap_in_ema(t, backup, true);
+    real *backup = NULL;
+    if (weights != t->m->params) {
+        backup = xmalloc(n * sizeof(real));
+        memcpy(backup, t->m->params, n * sizeof(real));
+        memcpy(t->m->params, weights, n * sizeof(real));
+    }
     int rc = 0;
-    if (t->o.eval_fn) rc = t->o.eval_fn(t->o.eval_ctx, t->m, &io, r, err);
-    else evaluate(t->m, t->task, test, &io, r, NULL, NULL);
-    if (t->ema) swap_in_ema(t, backup, false);
+    if (t->o.eval_fn && test_split) rc = t->o.eval_fn(t->o.eval_ctx, t->m, &io, r, err);
+    else evaluate(t->m, t->task, ds, &io, r, NULL, NULL);
+    if (backup) memcpy(t->m->params, backup, n * sizeof(real));
     free(backup);
     return rc;
+}
+
+static int evaluate_now(Trainer *t, const Dataset *ds, bool test_split, EvalResult *r, char *err) {
+    return evaluate_with(t, eval_weights(t), t->m->table.n_dense, ds, test_split, r, err);
+}
+
+// The selection metric of an evaluation: valid or exact (fractions of puzzles), or an
+// ARC score ("pass@2": ARC/pass@2 of the vote).
+static double metric_of(const EvalResult *r, const char *name) {
+    const StepStats *last = &r->step[r->steps - 1];
+    if (!strcmp(name, "valid")) return last->valid / (double)MAX(1, r->n);
+    if (!strcmp(name, "exact")) return last->exact / (double)MAX(1, r->n);
+    char key[64];
+    snprintf(key, sizeof key, "ARC/%s", name);
+    const cJSON *x = r->extra ? cJSON_GetObjectItemCaseSensitive(r->extra, key) : NULL;
+    return cJSON_IsNumber(x) ? x->valuedouble : 0;
+}
+
+static char *model_state_json(const Trainer *t, const char *which) {
+    char *ts = xmalloc(1024);
+    snprintf(ts, 1024,
+             "{\"task\":\"%s\",\"method\":\"%s\",\"feed\":\"%s\",\"step\":%ld,\"examples\":%ld,"
+             "\"elapsed\":%.1f,\"ema\":%s,\"precision\":\"%s\",\"checkpoint\":\"%s\",%s}",
+             t->task->name, t->o.method == METHOD_DIS ? "dis" : "trm", feed_name(t->o.feed), t->step,
+             t->examples, t->elapsed, t->ema ? "true" : "false", matmul_precision_name(matmul_precision()), which,
+             trm_version_json());
+    return ts;
+}
+
+static int checkpoint(Trainer *t, char *err) {
+    if (!t->o.out_dir) return 0;
+    char *model = path_join(t->o.out_dir, "model.safetensors");
+    char *state = path_join(t->o.out_dir, "state.safetensors");
+    char *ts = model_state_json(t, "last");
+    int rc = checkpoint_save(t->m, t->ema, ts, model, err);
+    if (!rc) rc = trainer_save_state(t, state, err);
+    free(model);
+    free(state);
+    free(ts);
+    return rc;
+}
+
+// After each evaluation on the selection split: keep the best weights, count the
+// evaluations without improvement, and say whether the run should stop.
+static int select_step(Trainer *t, const EvalResult *r, bool *stop, char *err) {
+    const TrainOptions *o = &t->o;
+    double v = metric_of(r, o->metric);
+    *stop = false;
+    if (v > t->best_metric) {
+        t->best_metric = v;
+        t->best_step = t->step;
+        t->evals_since_best = 0;
+        if (t->best) {
+            memcpy(t->best, t->m->params, sizeof(real) * t->m->table.n_total);
+            memcpy(t->best, eval_weights(t), sizeof(real) * t->m->table.n_dense);
+            if (o->out_dir) {
+                char *path = path_join(o->out_dir, "model_best.safetensors"), *ts = model_state_json(t, "best");
+                int rc = checkpoint_save(t->m, t->ema, ts, path, err);
+                free(path);
+                free(ts);
+                if (rc) return -1;
+            }
+        }
+    } else {
+        t->evals_since_best++;
+    }
+    if (o->until > 0 && v >= o->until) {
+        *stop = true;
+        t->stop_reason = "until";
+    } else if (o->patience > 0 && t->evals_since_best >= o->patience) {
+        *stop = true;
+        t->stop_reason = "patience";
+    }
+    return 0;
 }
 
 static void log_train(Trainer *t, double rate, bool tty, double seconds) {
@@ -538,25 +613,57 @@ static void log_train(Trainer *t, double rate, bool tty, double seconds) {
     memset(a, 0, sizeof *a);
 }
 
-static void log_eval(Trainer *t, const EvalResult *r) {
+static void log_eval(Trainer *t, const EvalResult *r, const char *split) {
     cJSON *o = eval_result_json(r);
     cJSON_AddStringToObject(o, "type", "eval");
+    cJSON_AddStringToObject(o, "split", split);
     cJSON_AddNumberToObject(o, "step", t->step);
     cJSON_AddNumberToObject(o, "examples", t->examples);
     cJSON_AddNumberToObject(o, "elapsed_s", t->elapsed);
     append_jsonl(t->o.out_dir, o);
     cJSON_Delete(o);
     if (!t->o.quiet)
-        fprintf(stderr, "\neval at step %ld: exact %.3f, valid %.3f (%lld puzzles)\n", t->step,
-                r->step[r->steps - 1].exact / MAX(1, r->n), r->step[r->steps - 1].valid / MAX(1, r->n), (long long)r->n);
+        fprintf(stderr, "\neval (%s) at step %ld: exact %.3f, valid %.3f (%lld puzzles)%s\n", split, t->step,
+                r->step[r->steps - 1].exact / MAX(1, r->n), r->step[r->steps - 1].valid / MAX(1, r->n), (long long)r->n,
+                r->extra ? "" : "");
 }
 
-int train_run(Trainer *t, const Dataset *test, EvalResult *final, char *err) {
-    bool tty = isatty(2);
+// The selected checkpoint on the test set, with a record of which one it is and why.
+static int final_test(Trainer *t, const Dataset *test, bool selected_on_valid, EvalResult *final, char *err) {
+    bool best = t->best && t->best_step > 0 && t->best_step != t->step;
+    int rc = best ? evaluate_with(t, t->best, t->m->table.n_total, test, true, final, err)
+                  : evaluate_now(t, test, true, final, err);
+    if (rc) return -1;
+    if (!final->extra) final->extra = cJSON_CreateObject();
+    cJSON *e = final->extra;
+    cJSON_AddStringToObject(e, "checkpoint", best ? "best" : "last");
+    cJSON_AddNumberToObject(e, "checkpoint_step", best ? t->best_step : t->step);
+    cJSON_AddStringToObject(e, "selected_on", selected_on_valid ? "validation" : "none (no validation split)");
+    cJSON_AddStringToObject(e, "selection_metric", t->o.metric);
+    if (t->best_metric >= 0) {
+        cJSON_AddNumberToObject(e, "best_validation_metric", t->best_metric);
+        cJSON_AddNumberToObject(e, "best_validation_step", t->best_step);
+    }
+    cJSON_AddStringToObject(e, "stopped_by", t->stop_reason ? t->stop_reason : "budget");
+    char why[256];
+    if (best) snprintf(why, sizeof why, "--keep best: step %ld had the best validation %s (%.4f)", t->best_step,
+                       t->o.metric, t->best_metric);
+    else if (t->best) snprintf(why, sizeof why, "--keep best: the last step is the best on validation");
+    else snprintf(why, sizeof why, "the last checkpoint (no --keep best)");
+    cJSON_AddStringToObject(e, "why", why);
+    return 0;
+}
+
+int train_run(Trainer *t, const Dataset *valid, const Dataset *test, EvalResult *final, char *err) {
+    bool tty = isatty(2), has_valid = valid && valid->n;
+    const Dataset *sel = has_valid ? valid : test;
+    const char *sel_name = has_valid ? "valid" : "test";
     double start = now_seconds(), base = t->elapsed, last_log = start;
     long examples0 = t->examples, last_eval = t->step, since_log = t->step;
     memset(final, 0, sizeof *final);
-    while (!finished(t, now_seconds() - start)) {
+    append_run_record(t);
+    bool stop = false;
+    while (!stop && !finished(t, now_seconds() - start)) {
         trainer_advance(t);
         double now = now_seconds();
         t->elapsed = base + (now - start);
@@ -568,18 +675,27 @@ int train_run(Trainer *t, const Dataset *test, EvalResult *final, char *err) {
         }
         if (t->o.eval_every && t->step - last_eval >= t->o.eval_every && !finished(t, now - start)) {
             EvalResult r;
-            if (evaluate_now(t, test, &r, err)) return -1;
-            log_eval(t, &r);
+            if (evaluate_now(t, sel, !has_valid, &r, err)) return -1;
+            log_eval(t, &r, sel_name);
+            int rc = select_step(t, &r, &stop, err);
             eval_result_free(&r);
-            if (checkpoint(t, err)) return -1;
+            if (rc || checkpoint(t, err)) return -1;
             last_eval = t->step;
             start += now_seconds() - now;    // evaluations do not count against --minutes
         }
     }
     log_train(t, (t->examples - examples0) / fmax(now_seconds() - start, 1e-9), tty, now_seconds() - start);
+    if (has_valid && last_eval != t->step) {    // the last weights are a candidate too
+        EvalResult r;
+        if (evaluate_now(t, valid, false, &r, err)) return -1;
+        log_eval(t, &r, "valid");
+        int rc = select_step(t, &r, &stop, err);
+        eval_result_free(&r);
+        if (rc) return -1;
+    }
     if (t->o.eval_fn || (test && test->n)) {
-        if (evaluate_now(t, test, final, err)) return -1;
-        log_eval(t, final);
+        if (final_test(t, test, has_valid, final, err)) return -1;
+        log_eval(t, final, "test");
     }
     return checkpoint(t, err);
 }

@@ -47,6 +47,14 @@ typedef struct {
     // plugs in its vote here (r->extra carries pass@K into metrics.jsonl).
     int (*eval_fn)(void *ctx, Model *m, const InferOptions *io, EvalResult *r, char *err);
     void *eval_ctx;
+    // Model selection on the validation split (never the test set): the metric of a task
+    // ("valid", "exact"; ARC: "pass@2"), stop once it reaches `until` (0 = never), stop after
+    // `patience` evaluations without improvement (0 = never), keep the best checkpoint as
+    // model_best.safetensors and evaluate it (not the last one) on the test set.
+    const char *metric;
+    double until;
+    long patience;
+    bool keep_best;
     const char *out_dir;      // checkpoints and metrics.jsonl (NULL = none)
     bool quiet;
 } TrainOptions;
@@ -82,6 +90,11 @@ typedef struct {
     uint8_t *answers;         // --answer closest: a row's correct answers [max_completions, L]
     double *logp;             // and its tokens' log-probabilities [L, V]
     TrainStats acc;
+    // model selection
+    double best_metric;       // -1 before the first evaluation
+    long best_step, evals_since_best;
+    real *best;               // the evaluation weights of the best step [n_total] (keep_best)
+    const char *stop_reason;  // why the run stopped early, or NULL
 } Trainer;
 
 void trainer_init(Trainer *t, Model *m, const Task *task, const Dataset *train, const TrainOptions *o);
@@ -97,8 +110,11 @@ double trainer_lr(const Trainer *t, double base);
 int trainer_save_state(const Trainer *t, const char *path, char *err);
 int trainer_load_state(Trainer *t, const char *path, char *err);
 
-// The whole run: train, evaluate on `test` every eval_every steps and at the end, write
-// metrics.jsonl and checkpoints into out_dir. Returns the final evaluation (caller frees).
-int train_run(Trainer *t, const Dataset *test, EvalResult *final, char *err);
+// The whole run: train; every eval_every steps and at the end evaluate on `valid` (when
+// given; else on `test`, as older data sets have no validation split), select and stop on
+// it; then evaluate the selected checkpoint on `test`. Writes metrics.jsonl and
+// checkpoints into out_dir. Returns the test evaluation (caller frees), whose extra
+// fields say which checkpoint it is and why.
+int train_run(Trainer *t, const Dataset *valid, const Dataset *test, EvalResult *final, char *err);
 
 #endif
