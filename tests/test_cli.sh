@@ -383,5 +383,55 @@ expect_fail "trace over a directory" "$B/ro/T.safetensors" \
 check "trace over a directory left files: $(ls "$B/ro" | tr '\n' ' ')" [ "$(ls "$B/ro")" = "T.safetensors" ]
 check "trace over a directory replaced it" [ -d "$B/ro/T.safetensors" ]
 
+# --------------------------------------------------------------------------- validation, selection, version
+V=$T/V
+mkdir "$V"
+cp "$S/train.txt" "$S/test.txt" "$V/"
+head -n 6 "$D/valid.txt" > "$V/valid.txt"
+RV=$T/RV
+# token accuracy is above 0.5 from the start (most cells are empty): --until must stop at
+# the first evaluation, long before the 600-step budget.
+"$TRM" train --task nqueens --data "$V" --method dis --preset compact --steps 600 --batch 8 --eval-every 6 \
+    --until token_accuracy=0.5 --keep best --out "$RV" --quiet $THREADS > "$T/sel.json" 2> "$T/err"
+check "until: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+check "until: stopped at the first evaluation" grep -q '"type":"train","step":6,' "$RV/metrics.jsonl"
+check "until: no step past the first evaluation" [ "$(grep -c '"type":"train"' "$RV/metrics.jsonl")" -eq 1 ]
+check "until: model_best written" [ -s "$RV/model_best.safetensors" ]
+check "until: evaluations during training on the validation split only" \
+    [ "$(grep '"type":"eval"' "$RV/metrics.jsonl" | grep -vc '"split":"valid"')" -eq 1 ]
+check "until: one test evaluation, the last record" sh -c "tail -n 1 '$RV/metrics.jsonl' | grep -q '\"split\":\"test\"'"
+check "until: the test puzzles are the test split (8)" sh -c "tail -n 1 '$RV/metrics.jsonl' | grep -q '\"puzzles\":8,'"
+check "until: the run record names the commit" sh -c "head -n 1 '$RV/metrics.jsonl' | grep -q '\"type\":\"run\".*\"commit\"'"
+check "until: the model file names the version" grep -a -q '\\"version\\":\\"' "$RV/model.safetensors"
+if [ $HAVE_PY -eq 1 ]; then
+    check "until: the report says why it stopped and what was tested" json_check "$T/sel.json" \
+        'd["stopped_by"] == "until" and d["selected_on"] == "validation" and d["checkpoint_step"] == 6 and d["puzzles"] == 8'
+fi
+# --keep best with a run that goes on: the tested checkpoint is the best on validation
+"$TRM" train --task nqueens --data "$V" --method dis --preset compact --steps 18 --batch 8 --eval-every 6 \
+    --keep best --out "$T/RB" --quiet $THREADS > "$T/best.json" 2> "$T/err"
+check "keep best: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+if [ $HAVE_PY -eq 1 ]; then
+    python3 -c 'import json, sys
+evals = [json.loads(l) for l in open(sys.argv[1]) if "\"type\":\"eval\"" in l]
+valid = [e for e in evals if e["split"] == "valid"]
+best = max(valid, key=lambda e: (e["valid"], -e["step"]))   # ties keep the earlier step
+d = json.load(open(sys.argv[2]))
+ok = d["best_validation_step"] == best["step"] and abs(d["best_validation_metric"] - best["valid"]) < 1e-12
+ok = ok and d["checkpoint_step"] in (best["step"], 18) and [e["split"] for e in evals].count("test") == 1
+sys.exit(0 if ok else 1)' "$T/RB/metrics.jsonl" "$T/best.json" 2> "$T/err"
+    check "keep best: the best validation step is the one tested ($(head -c 200 "$T/err"))" [ $? -eq 0 ]
+fi
+expect_fail "keep best without a validation split" "validation" \
+    "$TRM" train --task nqueens --data "$S" --steps 6 --batch 8 --keep best --out "$T/RX" $THREADS
+check "keep best without validation: no run directory" [ ! -e "$T/RX" ]
+expect_fail "until: no value" "--until" "$TRM" train --task nqueens --data "$V" --steps 6 --until valid --out "$T/RX" $THREADS
+expect_fail "until: out of range" "--until" "$TRM" train --task nqueens --data "$V" --steps 6 --until valid=2 --out "$T/RX" $THREADS
+expect_fail "until: unknown metric" "speed" "$TRM" train --task nqueens --data "$V" --steps 6 --until speed=0.5 --out "$T/RX" $THREADS
+expect_fail "keep: unknown value" "--keep" "$TRM" train --task nqueens --data "$V" --steps 6 --keep first --out "$T/RX" $THREADS
+"$TRM" --version > "$T/ver" 2>&1
+check "--version: exit status" [ $? -eq 0 ]
+check "--version: version and commit" grep -q '^trm [0-9][0-9.]* (commit ' "$T/ver"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

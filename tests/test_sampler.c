@@ -1,6 +1,7 @@
-// test_sampler.c: the official batch sampler (a permutation of the groups per epoch, one
-// random puzzle of each group, its examples without replacement) and the learning-rate
-// schedule for every kind of budget.
+// test_sampler.c: the training loop's bookkeeping: the official batch sampler (a
+// permutation of the groups per epoch, one random puzzle of each group, its examples
+// without replacement), the learning-rate schedule for every kind of budget, and model
+// selection (best step, --until, --patience).
 #include "nn/config.h"
 #include "train/train.h"
 #include "test.h"
@@ -125,8 +126,29 @@ static void test_schedule(void) {
     dataset_free(&d);
 }
 
+static void test_selection(void) {
+    // metrics of successive evaluations (steps 10, 20, ...): best 0.6 at step 30, ties keep it
+    const double m[] = { 0.2, 0.5, 0.6, 0.6, 0.4, 0.55, 0.59, 0.3 };
+    double best = -1;
+    long best_step = 0, since = 0;
+    const bool better[] = { true, true, true, false, false, false, false, false };
+    for (int i = 0; i < 8; i++) {
+        CHECK(selection_update(&best, &best_step, &since, m[i], 10L * (i + 1)) == better[i], "evaluation %d", i);
+        CHECK(since == (i < 3 ? 0 : i - 2), "evaluation %d: %ld since the best", i, since);
+    }
+    CHECK(best == 0.6 && best_step == 30, "best %.2f at step %ld", best, best_step);
+    CHECK(selection_stop(0.59, 4, 0.6, 0) == NULL, "below the threshold, no patience: go on");
+    const char *r = selection_stop(0.6, 0, 0.6, 0);
+    CHECK(r && !strcmp(r, "until"), "at the threshold: stop (until)");
+    r = selection_stop(0.3, 5, 0.9, 5);
+    CHECK(r && !strcmp(r, "patience"), "5 evaluations without improvement, patience 5: stop");
+    CHECK(selection_stop(0.3, 4, 0.9, 5) == NULL, "4 of 5: go on");
+    CHECK(selection_stop(1.0, 100, 0, 0) == NULL, "neither set: never stop");
+}
+
 int main(void) {
     test_groups();
     test_schedule();
+    test_selection();
     return test_summary("sampler");
 }

@@ -189,8 +189,9 @@ int cmd_train(int argc, char **argv) {
             return fail("--until: '%s' (expected METRIC=VALUE with VALUE in (0, 1], e.g. valid=0.95)", until);
         memcpy(name, until, len);
         name[len] = 0;
-        bool known = !strcmp(name, "valid") || !strcmp(name, "exact") || !strncmp(name, "pass@", 5);
-        if (!known) return fail("--until: unknown metric '%s' (valid, exact, pass@2)", name);
+        bool known = !strcmp(name, "valid") || !strcmp(name, "exact") || !strcmp(name, "token_accuracy") ||
+                     !strncmp(name, "pass@", 5);
+        if (!known) return fail("--until: unknown metric '%s' (valid, exact, token_accuracy, pass@2)", name);
         o.metric = name;
         o.until = v;
     }

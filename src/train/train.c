@@ -523,6 +523,7 @@ static double metric_of(const EvalResult *r, const char *name) {
     const StepStats *last = &r->step[r->steps - 1];
     if (!strcmp(name, "valid")) return last->valid / (double)MAX(1, r->n);
     if (!strcmp(name, "exact")) return last->exact / (double)MAX(1, r->n);
+    if (!strcmp(name, "token_accuracy")) return last->token_valid > 0 ? last->token_correct / last->token_valid : 0;
     char key[64];
     snprintf(key, sizeof key, "ARC/%s", name);
     const cJSON *x = r->extra ? cJSON_GetObjectItemCaseSensitive(r->extra, key) : NULL;
@@ -555,14 +556,27 @@ static int checkpoint(Trainer *t, char *err) {
 
 // After each evaluation on the selection split: keep the best weights, count the
 // evaluations without improvement, and say whether the run should stop.
+bool selection_update(double *best, long *best_step, long *since_best, double metric, long step) {
+    if (metric > *best) {
+        *best = metric;
+        *best_step = step;
+        *since_best = 0;
+        return true;
+    }
+    ++*since_best;
+    return false;
+}
+
+const char *selection_stop(double metric, long since_best, double until, long patience) {
+    if (until > 0 && metric >= until) return "until";
+    if (patience > 0 && since_best >= patience) return "patience";
+    return NULL;
+}
+
 static int select_step(Trainer *t, const EvalResult *r, bool *stop, char *err) {
     const TrainOptions *o = &t->o;
     double v = metric_of(r, o->metric);
-    *stop = false;
-    if (v > t->best_metric) {
-        t->best_metric = v;
-        t->best_step = t->step;
-        t->evals_since_best = 0;
+    if (selection_update(&t->best_metric, &t->best_step, &t->evals_since_best, v, t->step)) {
         if (t->best) {
             memcpy(t->best, t->m->params, sizeof(real) * t->m->table.n_total);
             memcpy(t->best, eval_weights(t), sizeof(real) * t->m->table.n_dense);
@@ -574,16 +588,9 @@ static int select_step(Trainer *t, const EvalResult *r, bool *stop, char *err) {
                 if (rc) return -1;
             }
         }
-    } else {
-        t->evals_since_best++;
     }
-    if (o->until > 0 && v >= o->until) {
-        *stop = true;
-        t->stop_reason = "until";
-    } else if (o->patience > 0 && t->evals_since_best >= o->patience) {
-        *stop = true;
-        t->stop_reason = "patience";
-    }
+    t->stop_reason = selection_stop(v, t->evals_since_best, o->until, o->patience);
+    *stop = t->stop_reason != NULL;
     return 0;
 }
 

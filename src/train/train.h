@@ -97,6 +97,13 @@ typedef struct {
     const char *stop_reason;  // why the run stopped early, or NULL
 } Trainer;
 
+// Model selection, one evaluation at a time: is `metric` at `step` the best so far
+// (strictly better: ties keep the earlier step)? And should the run stop: "until" (the
+// metric reached the threshold; 0 = never), "patience" (that many evaluations without a
+// better one; 0 = never), or NULL.
+bool selection_update(double *best, long *best_step, long *since_best, double metric, long step);
+const char *selection_stop(double metric, long since_best, double until, long patience);
+
 void trainer_init(Trainer *t, Model *m, const Task *task, const Dataset *train, const TrainOptions *o);
 void trainer_free(Trainer *t);
 // One unit of training: DIS = one batch (N_sup optimizer steps), TRM = one optimizer step.
