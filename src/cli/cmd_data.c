@@ -12,7 +12,7 @@
 
 #define DATA_USAGE "usage: trm data nqueens --split paper|dedup --seed S --out DIR [--no-augment] [--layout text|npy]\n" \
                    "       trm data arc --kaggle PREFIX | --tasks DIR [--subsets training,evaluation,concept]\n" \
-                   "                    [--test-set evaluation] [--num-aug 1000] [--seed 42] [--max-grid 30] --out DIR"
+                   "                    [--test-set evaluation] [--num-aug 1000] [--seed 42] [--max-grid 30] [--valid-demos] --out DIR"
 
 // trm data arc: the official ARC builder (tasks/arc.h), bit for bit.
 static int data_arc(int argc, char **argv) {
@@ -30,6 +30,8 @@ static int data_arc(int argc, char **argv) {
         { "seed", ARG_U64, &seed, "numpy seed of the shuffles, augmentations and translations", 0, 4294967295.0 },
         { "max-grid", ARG_INT, &max_grid, "keep tasks whose grids fit G x G; canvas G x G (extension)", 1, 30 },
         { "out", ARG_STR, &o.out, "output directory (the official layout)", 0, 0 },
+        { "valid-demos", ARG_FLAG, &o.valid_demos, "hold out each test task's last demonstration as a validation "
+                                                   "split (ours; changes the train split)", 0, 0 },
         { "quiet", ARG_FLAG, &quiet, "no progress line", 0, 0 },
     };
     int rc = parse_or_help(argc, argv, DATA_USAGE, spec, sizeof spec / sizeof *spec);
@@ -45,10 +47,11 @@ static int data_arc(int argc, char **argv) {
     double t0 = now_seconds();
     if (arc_build(&o, &st, err)) return fail("%s", err);
     printf("%s: %d tasks (%d test, %d skipped by --max-grid %d, %d with fewer than %d copies), "
-           "%lld train rows in %lld puzzles, %lld test rows in %lld puzzles, %lld identifiers, %.1f s\n",
-           o.out, st.tasks, st.test_tasks, st.skipped_tasks, o.max_grid, st.short_tasks, o.num_aug,
-           (long long)st.train_rows, (long long)st.train_puzzles, (long long)st.test_rows,
-           (long long)st.test_puzzles, (long long)st.identifiers, now_seconds() - t0);
+           "%lld train rows in %lld puzzles, %lld test rows in %lld puzzles, ", o.out, st.tasks, st.test_tasks,
+           st.skipped_tasks, o.max_grid, st.short_tasks, o.num_aug, (long long)st.train_rows,
+           (long long)st.train_puzzles, (long long)st.test_rows, (long long)st.test_puzzles);
+    if (o.valid_demos) printf("%lld validation rows, ", (long long)st.valid_rows);
+    printf("%lld identifiers, %.1f s\n", (long long)st.identifiers, now_seconds() - t0);
     return 0;
 }
 

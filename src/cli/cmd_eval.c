@@ -38,11 +38,12 @@ static int setup(LoadedModel *lm, InferOptions *io, const char *model, const cha
 }
 
 // ARC: every test-split row, then the official vote (eval/arc_eval.h).
-static int eval_arc(LoadedModel *lm, const InferOptions *io, const char *model, const char *data, int num_aug,
+static int eval_arc(LoadedModel *lm, const InferOptions *io, const char *model, const char *data, const char *split,
+                    int num_aug,
                     bool table, const char *save, const char *submission, const char *outputs) {
     char err[ERR_LEN];
     ArcEvalData d;
-    if (arc_eval_data_load(&d, data, err)) return fail("%s", err);
+    if (arc_eval_data_load(&d, data, split, err)) return fail("%s", err);
     EvalResult r;
     ArcScore s;
     ArcOutputs out = {0};
@@ -92,6 +93,7 @@ static int eval_arc(LoadedModel *lm, const InferOptions *io, const char *model, 
 
 int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *feed = NULL, *save = NULL, *submission = NULL, *outputs = NULL;
+    const char *split = "test";
     bool table = false;
     int threads = 0, num_aug = -1;
     const char *precision = "fp32";
@@ -102,6 +104,7 @@ int cmd_eval(int argc, char **argv) {
         { "table", ARG_FLAG, &table, "a table for people instead of JSON", 0, 0 },
         { "save", ARG_STR, &save, "also write the JSON object to this file", 0, 0 },
         { "num-aug", ARG_INT, &num_aug, "arc: vote over the original and the first K copies per task (-1: all)", -1, 1e9 },
+        { "split", ARG_STR, &split, "arc: test | valid (the held-out demonstrations of trm data arc --valid-demos)", 0, 0 },
         { "submission", ARG_STR, &submission, "arc: write a Kaggle submission.json here", 0, 0 },
         { "save-outputs", ARG_STR, &outputs, "arc: inputs, puzzle_identifiers, preds, q_halt_logits (.npy) into DIR", 0, 0 },
     };
@@ -114,7 +117,8 @@ int cmd_eval(int argc, char **argv) {
     Dataset ds;
     if ((rc = setup(&lm, &io, model, feed, threads, precision, NULL, &ds))) return rc;
     if (!strcmp(lm.task->name, "arc")) {
-        rc = eval_arc(&lm, &io, model, data, num_aug, table, save, submission, outputs);
+        rc = strcmp(split, "test") && strcmp(split, "valid") ? fail("--split: '%s' (expected test or valid)", split)
+             : eval_arc(&lm, &io, model, data, split, num_aug, table, save, submission, outputs);
         model_free(&lm.m);
         return rc;
     }

@@ -31,7 +31,7 @@ static TaskDefaults task_defaults(const Task *t) {
 // The official dataset directory: DIR/train (and DIR/test, or for ARC the evaluator's
 // test split, identifiers and test_puzzles.json).
 static int load_official(const Task *task, const char *dir, Dataset *train, Dataset *test, ArcEvalData *arc,
-                         DatasetMeta *meta, char *err) {
+                         ArcEvalData *arc_valid, DatasetMeta *meta, char *err) {
     if (dataset_dir_load(dir, "train", train, meta, err)) return -1;
     char *where = path_join(dir, "train/dataset.json");
     int rc = 0;
@@ -41,27 +41,31 @@ static int load_official(const Task *task, const char *dir, Dataset *train, Data
     else if (task->seq_len && meta->seq_len != task->seq_len)
         rc = err_set(err, "%s: seq_len %d, task %s has %d", where, meta->seq_len, task->name, task->seq_len);
     free(where);
-    if (!rc && !strcmp(task->name, "arc")) rc = arc_eval_data_load(arc, dir, err);
+    if (!rc && !strcmp(task->name, "arc")) {
+        rc = arc_eval_data_load(arc, dir, "test", err);
+        if (!rc && dataset_dir_exists(dir, "valid")) rc = arc_eval_data_load(arc_valid, dir, "valid", err);
+    }
     else if (!rc && dataset_dir_exists(dir, "test")) {
         DatasetMeta tm;
         rc = dataset_dir_load(dir, "test", test, &tm, err);
     }
-    if (!rc && arc->test.n && arc->meta.seq_len != meta->seq_len)
+    if (!rc && arc->rows.n && arc->meta.seq_len != meta->seq_len)
         rc = err_set(err, "%s: the train and test splits differ in seq_len (%d, %d)", dir, meta->seq_len, arc->meta.seq_len);
     // The model's puzzle table comes from the train split; the evaluation needs the test split's size.
-    if (!rc && arc->test.n && arc->meta.num_puzzle_identifiers != meta->num_puzzle_identifiers)
+    if (!rc && arc->rows.n && arc->meta.num_puzzle_identifiers != meta->num_puzzle_identifiers)
         rc = err_set(err, "%s/train/dataset.json: num_puzzle_identifiers %lld, %s/test/dataset.json has %lld", dir,
                      (long long)meta->num_puzzle_identifiers, dir, (long long)arc->meta.num_puzzle_identifiers);
     return rc;
 }
 
-// The evaluation of an ARC run: the vote over the original and the first K copies.
-typedef struct { const ArcEvalData *d; int num_aug; } ArcEvalCtx;
+// The evaluation of an ARC run: the vote over the original and the first K copies, on
+// the test split or the validation split (held-out demonstrations).
+typedef struct { const ArcEvalData *test, *valid; int num_aug; } ArcEvalCtx;
 
-static int arc_eval_hook(void *ctx, Model *m, const InferOptions *io, EvalResult *r, char *err) {
+static int arc_eval_hook(void *ctx, Model *m, const InferOptions *io, bool test_split, EvalResult *r, char *err) {
     const ArcEvalCtx *a = ctx;
     ArcScore s;
-    if (arc_evaluate(m, a->d, io, a->num_aug, r, &s, NULL, NULL, err)) return -1;
+    if (arc_evaluate(m, test_split ? a->test : a->valid, io, a->num_aug, r, &s, NULL, NULL, err)) return -1;
     r->extra = cJSON_CreateObject();
     arc_score_to_json(&s, r->extra);
     cJSON_AddNumberToObject(r->extra, "eval_num_aug", a->num_aug);
@@ -199,11 +203,11 @@ int cmd_train(int argc, char **argv) {
 
     Dataset train = {0}, test = {0}, valid = {0};
     DatasetMeta meta = { .seq_len = task->seq_len, .num_puzzle_identifiers = 1 };
-    ArcEvalData arc = {0};
+    ArcEvalData arc = {0}, arc_valid = {0};
     if (data && dataset_dir_exists(data, "train")) {
-        if (load_official(task, data, &train, &test, &arc, &meta, err)) rc = fail("%s", err);
+        if (load_official(task, data, &train, &test, &arc, &arc_valid, &meta, err)) rc = fail("%s", err);
         DatasetMeta vm;
-        if (!rc && dataset_dir_exists(data, "valid") && dataset_dir_load(data, "valid", &valid, &vm, err))
+        if (!rc && !arc.rows.n && dataset_dir_exists(data, "valid") && dataset_dir_load(data, "valid", &valid, &vm, err))
             rc = fail("%s", err);
     } else if (!task->seq_len) {
         rc = fail("task %s needs --data DIR in the official layout (trm data %s ... --out DIR)", task->name, task->name);
@@ -219,8 +223,9 @@ int cmd_train(int argc, char **argv) {
     } else {
         rc = fail("task %s needs --data DIR", task->name);
     }
-    ArcEvalCtx arc_ctx = { &arc, eval_num_aug };
-    if (arc.test.n) {
+    ArcEvalCtx arc_ctx = { &arc, &arc_valid, eval_num_aug };
+    if (arc_valid.rows.n) valid = arc_valid.rows;     // borrowed: freed with arc_valid
+    if (arc.rows.n) {
         o.eval_fn = arc_eval_hook;
         o.eval_ctx = &arc_ctx;
     }
@@ -246,8 +251,9 @@ int cmd_train(int argc, char **argv) {
     if (rc) {
         dataset_free(&train);
         dataset_free(&test);
-        dataset_free(&valid);
+        if (!arc_valid.rows.n) dataset_free(&valid);
         arc_eval_data_free(&arc);
+        arc_eval_data_free(&arc_valid);
         return rc;
     }
     Model m;
@@ -260,7 +266,7 @@ int cmd_train(int argc, char **argv) {
         if (!quiet)
             fprintf(stderr, "train: %s-%s on %s, %zu parameters, %lld training rows in %lld groups, %lld test, "
                     "%d puzzle ids, batch %d, %ld calls/puzzle\n", method, preset, task->name, m.table.n_dense,
-                    (long long)train.n, (long long)train.num_groups, (long long)(test.n + arc.test.n),
+                    (long long)train.n, (long long)train.num_groups, (long long)(test.n + arc.rows.n),
                     c.num_puzzle_ids, batch, cfg_calls_per_puzzle(&c));
         EvalResult r;
         if (train_run(&t, &valid, &test, &r, err)) rc = fail("%s", err);
@@ -277,7 +283,8 @@ int cmd_train(int argc, char **argv) {
     model_free(&m);
     dataset_free(&train);
     dataset_free(&test);
-    dataset_free(&valid);
+    if (!arc_valid.rows.n) dataset_free(&valid);
     arc_eval_data_free(&arc);
+    arc_eval_data_free(&arc_valid);
     return rc;
 }

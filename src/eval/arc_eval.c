@@ -7,22 +7,24 @@
 
 #include "tasks/arc.h"
 
-int arc_eval_data_load(ArcEvalData *d, const char *dir, char *err) {
+int arc_eval_data_load(ArcEvalData *d, const char *dir, const char *split, char *err) {
     memset(d, 0, sizeof *d);
-    int rc = dataset_dir_load(dir, "test", &d->test, &d->meta, err);
+    int rc = dataset_dir_load(dir, split, &d->rows, &d->meta, err);
     if (!rc) {
         int G = (int)lround(sqrt((double)d->meta.seq_len));
         d->G = G;
         if (G * G != d->meta.seq_len || G > ARC_MAX || d->meta.vocab_size != ARC_VOCAB)
-            rc = err_set(err, "%s/test/dataset.json: seq_len %d, vocab_size %d is not an ARC canvas (G x G, G <= 30, "
-                         "vocabulary 12)", dir, d->meta.seq_len, d->meta.vocab_size);
+            rc = err_set(err, "%s/%s/dataset.json: seq_len %d, vocab_size %d is not an ARC canvas (G x G, G <= 30, "
+                         "vocabulary 12)", dir, split, d->meta.seq_len, d->meta.vocab_size);
     }
     if (!rc) rc = identifiers_load(dir, &d->names, &d->num_names, err);
     if (!rc && d->num_names != d->meta.num_puzzle_identifiers)
         rc = err_set(err, "%s/identifiers.json: %lld names, dataset.json has num_puzzle_identifiers %lld", dir,
                      (long long)d->num_names, (long long)d->meta.num_puzzle_identifiers);
     if (!rc) {
-        char *p = path_join(dir, "test_puzzles.json");
+        char name[64];
+        snprintf(name, sizeof name, "%s_puzzles.json", split);
+        char *p = path_join(dir, name);
         rc = arc_testset_load(&d->puzzles, p, err);
         free(p);
     }
@@ -31,7 +33,7 @@ int arc_eval_data_load(ArcEvalData *d, const char *dir, char *err) {
 }
 
 void arc_eval_data_free(ArcEvalData *d) {
-    dataset_free(&d->test);
+    dataset_free(&d->rows);
     identifiers_free(d->names, d->num_names);
     arc_testset_free(&d->puzzles);
     memset(d, 0, sizeof *d);
@@ -68,9 +70,9 @@ int arc_evaluate(Model *m, const ArcEvalData *d, const InferOptions *io, int num
         return err_set(err, "the model's puzzle table has %d rows, the data has %lld puzzle identifiers (a model "
                        "trained on another build)", m->cfg.num_puzzle_ids, (long long)d->meta.num_puzzle_identifiers);
     Dataset sub = {0};
-    const Dataset *ds = &d->test;
+    const Dataset *ds = &d->rows;
     if (num_aug >= 0) {
-        sub = select_copies(&d->test, num_aug);
+        sub = select_copies(&d->rows, num_aug);
         ds = &sub;
     }
     size_t L = (size_t)ds->seq_len, n = (size_t)ds->n;

@@ -14,10 +14,11 @@
 #include "eval/eval.h"
 #include "io/dataset_dir.h"
 
-// An ARC data directory as the evaluator needs it: the test split, the identifier
-// names and test_puzzles.json.
+// An ARC data directory as the evaluator needs it: one split (test, or the validation
+// split of trm data arc --valid-demos), the identifier names and the split's puzzles
+// (test_puzzles.json, valid_puzzles.json).
 typedef struct {
-    Dataset test;
+    Dataset rows;
     DatasetMeta meta;
     char **names;
     int64_t num_names;
@@ -25,7 +26,7 @@ typedef struct {
     int G;                       // canvas side: seq_len = G * G
 } ArcEvalData;
 
-int arc_eval_data_load(ArcEvalData *d, const char *dir, char *err);
+int arc_eval_data_load(ArcEvalData *d, const char *dir, const char *split, char *err);
 void arc_eval_data_free(ArcEvalData *d);
 
 // The official outputs of an evaluation (eval_save_outputs), one row per evaluated row.

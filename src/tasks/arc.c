@@ -47,8 +47,8 @@ typedef struct { ArcGrid in, out; } Pair;
 typedef struct {
     char *id;
     const cJSON *raw;            // the task with its solutions merged (test_puzzles.json)
-    Pair *ex[2];                 // [0]: train split, [1]: test split
-    int nex[2];
+    Pair *ex[3];                 // [0]: train split, [1]: test split, [2]: validation (--valid-demos)
+    int nex[3];
     bool test;
     int ncopies;
     uint8_t (*copy)[11];         // dihedral id, then the colour map
@@ -99,7 +99,7 @@ static int read_pairs(const cJSON *list, const char *what, Pair **dst, int *n, c
 }
 
 static bool fits(const Source *t, int G) {
-    for (int d = 0; d < 2; d++)
+    for (int d = 0; d < 3; d++)
         for (int i = 0; i < t->nex[d]; i++) {
             const Pair *p = &t->ex[d][i];
             if (p->in.h > G || p->in.w > G || p->out.h > G || p->out.w > G) return false;
@@ -109,22 +109,25 @@ static bool fits(const Source *t, int G) {
 
 static void source_free(Source *t) {
     free(t->id);
-    free(t->ex[0]);
-    free(t->ex[1]);
+    for (int d = 0; d < 3; d++) free(t->ex[d]);
     free(t->copy);
 }
 
-// One task object: its "train" and "test" lists in key order, sent to their splits.
-static int add_task(Sources *s, const cJSON *task, const char *id, bool test, int G, int *skipped,
-                    const char *path, char *err) {
+// One task object: its "train" and "test" lists in key order, sent to their splits. Other
+// keys are refused in Kaggle files (the official builder fails on them) and skipped in
+// per-task files (metadata: 11 ARC-AGI-1 task files carry a "name").
+static int add_task(Sources *s, const cJSON *task, const char *id, bool test, bool valid_demos, bool per_task,
+                    int G, int *skipped, const char *path, char *err) {
     if (!cJSON_IsObject(task)) return err_set(err, "%s: task %s is not an object", path, id);
     Source t = { .id = xstrdup(id), .raw = task, .test = test };
     int rc = 0;
     bool seen[2] = { false, false };
     for (const cJSON *k = task->child; k && !rc; k = k->next) {
         int kind = !strcmp(k->string, "train") ? 0 : !strcmp(k->string, "test") ? 1 : -1;
-        if (kind < 0) rc = err_set(err, "%s: task %s: unexpected key \"%s\" (expected train and test)", path, id, k->string);
-        else {
+        if (kind < 0) {
+            if (!per_task)
+                rc = err_set(err, "%s: task %s: unexpected key \"%s\" (expected train and test)", path, id, k->string);
+        } else {
             int d = test ? kind : 0;      // only the test subset's test pairs go to the test split
             seen[kind] = true;
             rc = read_pairs(k, k->string, &t.ex[d], &t.nex[d], path, id, err);
@@ -133,6 +136,11 @@ static int add_task(Sources *s, const cJSON *task, const char *id, bool test, in
     if (!rc && (!seen[0] || !seen[1])) rc = err_set(err, "%s: task %s has no \"%s\" list", path, id, seen[0] ? "test" : "train");
     if (!rc && (t.nex[0] == 0 || (test && t.nex[1] == 0)))
         rc = err_set(err, "%s: task %s has no examples for the %s split", path, id, t.nex[0] ? "test" : "train");
+    if (!rc && test && valid_demos && t.nex[0] >= 2) {   // the last demonstration is held out
+        t.ex[2] = xmalloc(sizeof(Pair));
+        t.ex[2][0] = t.ex[0][--t.nex[0]];
+        t.nex[2] = 1;
+    }
     if (rc || !fits(&t, G)) {
         if (!rc) ++*skipped;
         source_free(&t);
@@ -179,8 +187,8 @@ static int merge_solutions(cJSON *ch, const char *sol_path, const char *ch_path,
     return rc;
 }
 
-static int read_kaggle(Sources *s, const char *prefix, const char *subset, bool test, int G, int *skipped,
-                       char *err) {
+static int read_kaggle(Sources *s, const char *prefix, const char *subset, bool test, bool vd, int G,
+                       int *skipped, char *err) {
     size_t n = strlen(prefix) + strlen(subset) + 32;
     char *ch_path = xmalloc(n), *sol_path = xmalloc(n);
     snprintf(ch_path, n, "%s_%s_challenges.json", prefix, subset);
@@ -190,7 +198,7 @@ static int read_kaggle(Sources *s, const char *prefix, const char *subset, bool 
     if (!rc && !cJSON_IsObject(ch)) rc = err_set(err, "%s: not a JSON object of tasks", ch_path);
     if (!rc) rc = merge_solutions(ch, sol_path, ch_path, err);
     for (const cJSON *t = rc ? NULL : ch->child; t && !rc; t = t->next)
-        rc = add_task(s, t, t->string, test, G, skipped, ch_path, err);
+        rc = add_task(s, t, t->string, test, vd, false, G, skipped, ch_path, err);
     if (ch) keep_root(s, ch);
     free(ch_path);
     free(sol_path);
@@ -221,13 +229,13 @@ static void list_json(const char *dir, char ***paths, int *n) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static int read_task_dir(Sources *s, const char *root, const char *subset, bool test, int G, int *skipped,
-                         char *err) {
+static int read_task_dir(Sources *s, const char *root, const char *subset, bool test, bool vd, int G,
+                         int *skipped, char *err) {
     char *dir = path_join(root, subset), **paths = NULL;
     int n = 0, rc = 0;
     list_json(dir, &paths, &n);
     if (!n) rc = err_set(err, "%s: no task files (*.json) for subset %s", dir, subset);
-    qsort(paths, (size_t)n, sizeof *paths, cmp_str);
+    else qsort(paths, (size_t)n, sizeof *paths, cmp_str);     // (qsort of NULL is undefined)
     for (int i = 0; i < n; i++) {
         cJSON *t = NULL;
         if (!rc) rc = read_json(paths[i], &t, err);
@@ -235,7 +243,7 @@ static int read_task_dir(Sources *s, const char *root, const char *subset, bool 
             char *base = strrchr(paths[i], '/') + 1, *id = xstrdup(base);
             id[strlen(id) - 5] = 0;
             keep_root(s, t);
-            rc = add_task(s, t, id, test, G, skipped, paths[i], err);
+            rc = add_task(s, t, id, test, vd, true, G, skipped, paths[i], err);
             free(id);
         }
         free(paths[i]);
@@ -261,7 +269,7 @@ static void map_grid(const ArcGrid *g, const uint8_t *copy, ArcGrid *out) {
 
 static void task_hash(const Source *t, const uint8_t *copy, PairHash *buf, uint8_t digest[32]) {
     int n = 0;
-    for (int d = 0; d < 2; d++)
+    for (int d = 0; d < 3; d++)      // every pair: a held-out demonstration changes no draw
         for (int i = 0; i < t->nex[d]; i++, n++) {
             ArcGrid a, b;
             map_grid(&t->ex[d][i].in, copy, &a);
@@ -288,7 +296,7 @@ static void augment(Source *t, Mt19937 *r, int num_aug, bool *short_of) {
     t->ncopies = 1;
     *short_of = false;
     if (num_aug <= 0) return;
-    PairHash *buf = xmalloc(sizeof(PairHash) * (size_t)(t->nex[0] + t->nex[1]));
+    PairHash *buf = xmalloc(sizeof(PairHash) * (size_t)(t->nex[0] + t->nex[1] + t->nex[2]));
     uint8_t (*seen)[32] = xmalloc(32 * (size_t)(num_aug + 1));
     task_hash(t, t->copy[0], buf, seen[0]);
     for (long trial = 0; trial < (long)RETRIES_FACTOR * num_aug; trial++) {
@@ -342,12 +350,18 @@ typedef struct {
     int64_t rows, puzzles, groups;
 } SplitOut;
 
+static const char *const SPLITS[3] = { "train", "test", "valid" };
+
+// Is task t in split d? Every task trains; the test subset's tasks are tested; those
+// with a held-out demonstration are validated.
+static bool in_split(const Source *t, int d) { return d == 0 || (t->test && (d == 1 || t->nex[2] > 0)); }
+
 static int64_t split_rows(const Sources *s, int d, int64_t *puzzles, int64_t *groups) {
     int64_t rows = 0;
     *puzzles = *groups = 0;
     for (int i = 0; i < s->n; i++) {
         const Source *t = &s->src[i];
-        if (d == 1 && !t->test) continue;
+        if (!in_split(t, d)) continue;
         rows += (int64_t)t->nex[d] * t->ncopies;
         *puzzles += t->ncopies;
         ++*groups;
@@ -363,7 +377,7 @@ static char *split_file(const char *out, const char *split, const char *name) {
 
 static int write_split(const Sources *s, const ArcBuildOptions *o, int d, Mt19937 *r, Names *ids,
                        int64_t num_ids, char *err) {
-    const char *split = d ? "test" : "train";
+    const char *split = SPLITS[d];
     int G = o->max_grid;
     int64_t P, Gr, N = split_rows(s, d, &P, &Gr), shape[2] = { N, (int64_t)G * G };
     SplitOut w = { .pid = xmalloc(sizeof(int32_t) * (size_t)(P + 1)),
@@ -377,7 +391,7 @@ static int write_split(const Sources *s, const ArcBuildOptions *o, int d, Mt1993
     char name[256];
     for (int i = 0; i < s->n && !rc; i++) {
         const Source *t = &s->src[i];
-        if (d == 1 && !t->test) continue;
+        if (!in_split(t, d)) continue;
         for (int c = 0; c < t->ncopies && !rc; c++) {
             int no_aug = (int)mt_randint(r, 0, t->nex[d]);
             for (int e = 0; e < t->nex[d] && !rc; e++) {
@@ -479,13 +493,55 @@ static int write_test_puzzles(const Sources *s, const char *out, char *err) {
     return rc;
 }
 
+// valid_puzzles.json: for --valid-demos, test_puzzles.json's counterpart for the
+// validation split: each validated task with its held-out demonstration as "test".
+static int write_valid_puzzles(const Sources *s, const char *out, char *err) {
+    cJSON *root = cJSON_CreateObject();
+    for (int i = 0; i < s->n; i++) {
+        const Source *t = &s->src[i];
+        if (!in_split(t, 2)) continue;
+        cJSON *task = cJSON_CreateObject(), *test = cJSON_AddArrayToObject(task, "test");
+        for (int e = 0; e < t->nex[2]; e++) {
+            cJSON *pair = cJSON_CreateObject();
+            cJSON_AddItemToObject(pair, "input", arc_grid_to_json(&t->ex[2][e].in));
+            cJSON_AddItemToObject(pair, "output", arc_grid_to_json(&t->ex[2][e].out));
+            cJSON_AddItemToArray(test, pair);
+        }
+        cJSON_AddItemToObject(root, t->id, task);
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    py_json_dump(f, root);
+    fclose(f);
+    cJSON_Delete(root);
+    char *path = path_join(out, "valid_puzzles.json");
+    int rc = write_file_atomic(path, buf, len, err);
+    free(path);
+    free(buf);
+    return rc;
+}
+
 // ---------------------------------------------------------------- the build
 
-static int make_dirs(const char *out, char *err) {
-    const char *sub[2] = { "train", "test" };
+// OUT (and its missing parents, as mkdir -p and the other commands' --out), OUT/train, OUT/test.
+static int make_dirs(const char *out, bool valid, char *err) {
+    char *parent = xstrdup(out);
+    for (char *q = parent + 1; *q; q++) {
+        if (*q != '/' || q[-1] == '/') continue;
+        *q = 0;
+        int bad = mkdir(parent, 0755) && errno != EEXIST;
+        if (bad) err_set(err, "%s: cannot create directory: %s", parent, strerror(errno));
+        *q = '/';
+        if (bad) {
+            free(parent);
+            return -1;
+        }
+    }
+    free(parent);
     if (mkdir(out, 0755) && errno != EEXIST) return err_set(err, "%s: cannot create directory: %s", out, strerror(errno));
-    for (int i = 0; i < 2; i++) {
-        char *p = path_join(out, sub[i]);
+    for (int i = 0; i < (valid ? 3 : 2); i++) {
+        char *p = path_join(out, SPLITS[i]);
         int bad = mkdir(p, 0755) && errno != EEXIST;
         if (bad) err_set(err, "%s: cannot create directory: %s", p, strerror(errno));
         free(p);
@@ -502,8 +558,8 @@ static int read_subsets(Sources *s, const ArcBuildOptions *o, Mt19937 *r, ArcBui
         int first = s->n;
         bool test = !strcmp(sub, o->test_set);
         found_test |= test;
-        rc = o->kaggle ? read_kaggle(s, o->kaggle, sub, test, o->max_grid, &st->skipped_tasks, err)
-                       : read_task_dir(s, o->tasks, sub, test, o->max_grid, &st->skipped_tasks, err);
+        rc = o->kaggle ? read_kaggle(s, o->kaggle, sub, test, o->valid_demos, o->max_grid, &st->skipped_tasks, err)
+                       : read_task_dir(s, o->tasks, sub, test, o->valid_demos, o->max_grid, &st->skipped_tasks, err);
         if (rc) break;
         mt_shuffle(r, s->src + first, (size_t)(s->n - first), sizeof(Source));
         for (int i = first; i < s->n; i++) {
@@ -531,7 +587,7 @@ int arc_build(const ArcBuildOptions *o, ArcBuildStats *st, char *err) {
     Names ids = {0};
     int rc = read_subsets(&s, o, &r, st, err);
     if (!rc && !s.n) rc = err_set(err, "no task fits --max-grid %d", o->max_grid);
-    if (!rc) rc = make_dirs(o->out, err);
+    if (!rc) rc = make_dirs(o->out, o->valid_demos, err);
     names_add(&ids, "<blank>");
     char name[256];
     for (int d = 0; d < 2 && !rc; d++)         // identifiers in train-split, then test-split order
@@ -541,13 +597,15 @@ int arc_build(const ArcBuildOptions *o, ArcBuildStats *st, char *err) {
                 names_add(&ids, name);
             }
     if (!rc && ids.count > INT32_MAX) rc = err_set(err, "%lld puzzle identifiers do not fit int32", (long long)ids.count);
-    for (int d = 0; d < 2 && !rc; d++) rc = write_split(&s, o, d, &r, &ids, ids.count, err);
+    for (int d = 0; d < (o->valid_demos ? 3 : 2) && !rc; d++) rc = write_split(&s, o, d, &r, &ids, ids.count, err);
     if (!rc) rc = identifiers_save(o->out, ids.names, ids.count, err);
     if (!rc) rc = write_test_puzzles(&s, o->out, err);
+    if (!rc && o->valid_demos) rc = write_valid_puzzles(&s, o->out, err);
     if (!rc) {
         int64_t g;
         st->train_rows = split_rows(&s, 0, &st->train_puzzles, &g);
         st->test_rows = split_rows(&s, 1, &st->test_puzzles, &g);
+        if (o->valid_demos) st->valid_rows = split_rows(&s, 2, &st->valid_puzzles, &g);
         st->identifiers = ids.count;
         st->tasks = s.n;
         for (int i = 0; i < s.n; i++) st->test_tasks += s.src[i].test;

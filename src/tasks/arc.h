@@ -32,10 +32,14 @@ typedef struct {
     int max_grid;                // canvas side, <= 30
     const char *out;
     bool progress;               // a progress line on stderr
+    // Ours: hold out the last demonstration of each test task (with >= 2) as a validation
+    // split (DIR/valid, valid_puzzles.json) for model selection without the test set.
+    // Augmentations are drawn as without it; the train split then lacks those pairs.
+    bool valid_demos;
 } ArcBuildOptions;
 
 typedef struct {
-    int64_t train_rows, test_rows, train_puzzles, test_puzzles, identifiers;
+    int64_t train_rows, test_rows, valid_rows, train_puzzles, test_puzzles, valid_puzzles, identifiers;
     int tasks, test_tasks, skipped_tasks, short_tasks;   // short: fewer copies than asked
 } ArcBuildStats;
 

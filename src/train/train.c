@@ -506,7 +506,7 @@ static int evaluate_with(Trainer *t, const real *weights, size_t n, const Datase
         memcpy(t->m->params, weights, n * sizeof(real));
     }
     int rc = 0;
-    if (t->o.eval_fn && test_split) rc = t->o.eval_fn(t->o.eval_ctx, t->m, &io, r, err);
+    if (t->o.eval_fn) rc = t->o.eval_fn(t->o.eval_ctx, t->m, &io, test_split, r, err);
     else evaluate(t->m, t->task, ds, &io, r, NULL, NULL);
     if (backup) memcpy(t->m->params, backup, n * sizeof(real));
     free(backup);

@@ -43,9 +43,10 @@ typedef struct {
     long eval_every;          // optimizer steps between evaluations (0 = at the end only)
     long log_every;           // optimizer steps between metric lines
     uint64_t seed;
-    // The evaluation during and after training: NULL = evaluate() on the test set; ARC
-    // plugs in its vote here (r->extra carries pass@K into metrics.jsonl).
-    int (*eval_fn)(void *ctx, Model *m, const InferOptions *io, EvalResult *r, char *err);
+    // The evaluation during and after training: NULL = evaluate() on the split; ARC plugs
+    // in its vote here, on the test or the validation split (r->extra carries pass@K into
+    // metrics.jsonl).
+    int (*eval_fn)(void *ctx, Model *m, const InferOptions *io, bool test_split, EvalResult *r, char *err);
     void *eval_ctx;
     // Model selection on the validation split (never the test set): the metric of a task
     // ("valid", "exact"; ARC: "pass@2"), stop once it reaches `until` (0 = never), stop after
