@@ -29,7 +29,8 @@ int set_mixer(TRMConfig *c, const char *mixer);
 // --precision fp32|bf16: the precision of the matrix products; 0, or 1 after fail()
 // (a bad name, or bf16 on a CPU without AVX512-BF16).
 int set_precision(const char *precision);
-#define PRECISION_HELP "matrix products: fp32 | bf16 (operands rounded to bf16, fp32 sums; AVX512-BF16)"
+#define PRECISION_HELP "matrix products: fp32 | bf16 (operands rounded to bf16, fp32 sums; AVX512-BF16) | " \
+                       "auto (bf16 where the CPU has AVX512-BF16, else fp32)"
 // Use this many threads for OpenMP and BLAS (0 = the machine's cores).
 void set_threads(int threads);
 

@@ -86,7 +86,8 @@ int set_precision(const char *precision) {
     MatmulPrecision p;
     if (!strcmp(precision, "fp32")) p = MATMUL_FP32;
     else if (!strcmp(precision, "bf16")) p = MATMUL_BF16;
-    else return fail("--precision: '%s' (expected fp32 or bf16)", precision);
+    else if (!strcmp(precision, "auto")) p = matmul_bf16_supported() ? MATMUL_BF16 : MATMUL_FP32;
+    else return fail("--precision: '%s' (expected fp32, bf16 or auto)", precision);
     char err[ERR_LEN];
     if (set_matmul_precision(p, err)) return fail("--precision %s: %s", precision, err);
     return 0;

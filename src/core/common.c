@@ -17,6 +17,9 @@ int err_set(char *err, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(err, ERR_LEN, fmt, ap);
         va_end(ap);
+        // Messages may quote names and bytes from a file; an error stays one line.
+        for (char *p = err; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
     }
     return -1;
 }

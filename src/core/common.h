@@ -29,7 +29,8 @@ typedef float real;
 
 // Recoverable errors (bad files, bad arguments) travel as a message in a caller-owned
 // buffer of ERR_LEN bytes; functions return 0 on success and -1 on failure. Only the
-// CLI turns a message into "trm: error: ..." and a non-zero exit.
+// CLI turns a message into "trm: error: ..." and a non-zero exit. Control bytes in a
+// message (quoted from a file) become '?', so an error is always one line.
 #define ERR_LEN 512
 int err_set(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -30,19 +30,6 @@ static const char npy_magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 static size_t itemsize(NpyDtype d) { return d == NPY_U8 ? 1 : 4; }
 static const char *descr_name(NpyDtype d) { return d == NPY_I32 ? "<i4" : d == NPY_F32 ? "<f4" : "|u1"; }
 
-// err_set, but the message may quote header text (any bytes) and must stay one line.
-static int npy_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int npy_err(char *err, const char *fmt, ...) {
-    if (!err) return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, ERR_LEN, fmt, ap);
-    va_end(ap);
-    for (char *p = err; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
-    return -1;
-}
-
 // The shape as Python's repr of a tuple: "(961,)", "(3988, 900)". np.save writes exactly this.
 static void format_shape(char *out, size_t size, const int64_t *shape, int ndim) {
     size_t len = (size_t)snprintf(out, size, "(");
@@ -160,45 +147,45 @@ static const char *parse_header(const char *text, NpyHeader *h) {
 static int check_file(int fd, const char *path, NpyDtype dtype, int ndim, const int64_t *want,
                       NpyArray *a, uint64_t *data_off, uint64_t *file_len, char *err) {
     struct stat st;
-    if (fstat(fd, &st) != 0) return npy_err(err, "%s: cannot stat: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) return npy_err(err, "%s: not a regular file", path);
+    if (fstat(fd, &st) != 0) return err_set(err, "%s: cannot stat: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return err_set(err, "%s: not a regular file", path);
     uint64_t size = (uint64_t)st.st_size;
     uint8_t pre[NPY_PREAMBLE];
     ssize_t got = pread(fd, pre, sizeof pre, 0);
-    if (got < 0) return npy_err(err, "%s: cannot read: %s", path, strerror(errno));
-    if (got < 6 || memcmp(pre, npy_magic, 6) != 0) return npy_err(err, "%s: not a .npy file (bad magic)", path);
-    if (got < NPY_PREAMBLE) return npy_err(err, "%s: truncated .npy header (file is %" PRIu64 " bytes)", path, size);
+    if (got < 0) return err_set(err, "%s: cannot read: %s", path, strerror(errno));
+    if (got < 6 || memcmp(pre, npy_magic, 6) != 0) return err_set(err, "%s: not a .npy file (bad magic)", path);
+    if (got < NPY_PREAMBLE) return err_set(err, "%s: truncated .npy header (file is %" PRIu64 " bytes)", path, size);
     if (pre[6] != 1 || pre[7] != 0)
-        return npy_err(err, "%s: .npy version %d.%d is not supported (expected 1.0)", path, pre[6], pre[7]);
+        return err_set(err, "%s: .npy version %d.%d is not supported (expected 1.0)", path, pre[6], pre[7]);
     size_t hl = (size_t)pre[8] | (size_t)pre[9] << 8;
     if (NPY_PREAMBLE + hl > size)
-        return npy_err(err, "%s: header length %zu runs past the end of the file (%" PRIu64 " bytes)",
+        return err_set(err, "%s: header length %zu runs past the end of the file (%" PRIu64 " bytes)",
                        path, hl, size);
 
     // The header is not NUL-terminated in the file; parse a bounded, terminated copy.
     char *text = xmalloc(hl + 1);
     if (pread(fd, text, hl, NPY_PREAMBLE) != (ssize_t)hl) {
         free(text);
-        return npy_err(err, "%s: cannot read the .npy header", path);
+        return err_set(err, "%s: cannot read the .npy header", path);
     }
     text[hl] = '\0';
     NpyHeader h = {0};
     const char *why = memchr(text, '\0', hl) ? "NUL byte in header" : parse_header(text, &h);
     free(text);
-    if (why) return npy_err(err, "%s: malformed .npy header (%s)", path, why);
+    if (why) return err_set(err, "%s: malformed .npy header (%s)", path, why);
 
     bool dtype_ok = !strcmp(h.descr, descr_name(dtype)) || (dtype == NPY_U8 && !strcmp(h.descr, "<u1"));
-    if (!dtype_ok) return npy_err(err, "%s: dtype '%s', expected '%s'", path, h.descr, descr_name(dtype));
-    if (h.fortran) return npy_err(err, "%s: fortran_order arrays are not supported", path);
-    if (h.ndim != ndim) return npy_err(err, "%s: %d dimensions, expected %d", path, h.ndim, ndim);
+    if (!dtype_ok) return err_set(err, "%s: dtype '%s', expected '%s'", path, h.descr, descr_name(dtype));
+    if (h.fortran) return err_set(err, "%s: fortran_order arrays are not supported", path);
+    if (h.ndim != ndim) return err_set(err, "%s: %d dimensions, expected %d", path, h.ndim, ndim);
     char shp[128];
     format_shape(shp, sizeof shp, h.shape, h.ndim);
     for (int i = 0; i < ndim; i++)
-        if (h.shape[i] < 0) return npy_err(err, "%s: negative dimension in shape %s", path, shp);
+        if (h.shape[i] < 0) return err_set(err, "%s: negative dimension in shape %s", path, shp);
     for (int i = 0; i < ndim; i++) {
         if (!want || want[i] < 0 || h.shape[i] == want[i]) continue;
         const char *what = ndim == 1 ? "elements" : i == 0 ? "rows" : "columns";
-        return npy_err(err, "%s: shape %s, expected %" PRId64 " %s", path, shp, want[i], what);
+        return err_set(err, "%s: shape %s, expected %" PRId64 " %s", path, shp, want[i], what);
     }
 
     // Any zero dimension makes the array empty, whatever the others are.
@@ -211,13 +198,13 @@ static int check_file(int fd, const char *path, NpyDtype dtype, int ndim, const 
     uint64_t need;
     if (numel < 0 || __builtin_mul_overflow(numel, (int64_t)itemsize(dtype), &bytes) ||
         __builtin_add_overflow((uint64_t)bytes, (uint64_t)(NPY_PREAMBLE + hl), &need) || need > SIZE_MAX)
-        return npy_err(err, "%s: shape %s is too large", path, shp);
+        return err_set(err, "%s: shape %s is too large", path, shp);
     if (need != size)
-        return npy_err(err, "%s: file is %" PRIu64 " bytes, header and shape %s need %" PRIu64,
+        return err_set(err, "%s: file is %" PRIu64 " bytes, header and shape %s need %" PRIu64,
                        path, size, shp, need);
     // numpy aligns the data to 64 (16 before 1.?); an int32 read from an odd offset is UB here.
     if ((NPY_PREAMBLE + hl) % itemsize(dtype) != 0)
-        return npy_err(err, "%s: data offset %zu is not a multiple of %zu", path, NPY_PREAMBLE + hl,
+        return err_set(err, "%s: data offset %zu is not a multiple of %zu", path, NPY_PREAMBLE + hl,
                        itemsize(dtype));
 
     a->dtype = dtype;
@@ -233,14 +220,14 @@ int npy_map(NpyArray *a, const char *path, NpyDtype dtype, int ndim, const int64
             char *err) {
     memset(a, 0, sizeof *a);
     if ((dtype != NPY_U8 && dtype != NPY_I32 && dtype != NPY_F32) || ndim < 1 || ndim > NPY_MAX_DIMS)
-        return npy_err(err, "%s: npy_map: unsupported dtype %d or ndim %d", path, (int)dtype, ndim);
+        return err_set(err, "%s: npy_map: unsupported dtype %d or ndim %d", path, (int)dtype, ndim);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return npy_err(err, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return err_set(err, "%s: cannot open: %s", path, strerror(errno));
     uint64_t off = 0, len = 0;
     int rc = check_file(fd, path, dtype, ndim, want_shape, a, &off, &len, err);
     if (rc == 0 && a->numel > 0) {
         void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED) rc = npy_err(err, "%s: cannot map: %s", path, strerror(errno));
+        if (m == MAP_FAILED) rc = err_set(err, "%s: cannot map: %s", path, strerror(errno));
         else {
             a->map = m;
             a->map_len = (size_t)len;
@@ -288,14 +275,14 @@ static size_t build_header(char out[256], NpyDtype dtype, int ndim, const int64_
 static int check_shape(const char *path, NpyDtype dtype, int ndim, const int64_t *shape, int64_t *bytes,
                        char *err) {
     if ((dtype != NPY_U8 && dtype != NPY_I32 && dtype != NPY_F32) || ndim < 1 || ndim > NPY_MAX_DIMS)
-        return npy_err(err, "%s: npy_write: unsupported dtype %d or ndim %d", path, (int)dtype, ndim);
+        return err_set(err, "%s: npy_write: unsupported dtype %d or ndim %d", path, (int)dtype, ndim);
     int64_t numel = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0 || __builtin_mul_overflow(numel, shape[i], &numel))
-            return npy_err(err, "%s: npy_write: bad shape", path);
+            return err_set(err, "%s: npy_write: bad shape", path);
     }
     if (__builtin_mul_overflow(numel, (int64_t)itemsize(dtype), bytes) || (uint64_t)*bytes > SIZE_MAX)
-        return npy_err(err, "%s: npy_write: array too large", path);
+        return err_set(err, "%s: npy_write: array too large", path);
     return 0;
 }
 
@@ -314,12 +301,12 @@ int npy_stream_open(NpyStream *s, const char *path, NpyDtype dtype, int ndim, co
     s->expect = (size_t)bytes;
     s->f = fopen(s->tmp, "wb");
     if (!s->f) {
-        npy_err(err, "%s: cannot create temp file '%s': %s", path, s->tmp, strerror(errno));
+        err_set(err, "%s: cannot create temp file '%s': %s", path, s->tmp, strerror(errno));
         npy_stream_abort(s);
         return -1;
     }
     if (fwrite(hdr, 1, hlen, s->f) != hlen) {
-        npy_err(err, "%s: writing temp file '%s' failed: %s", path, s->tmp, strerror(errno ? errno : EIO));
+        err_set(err, "%s: writing temp file '%s' failed: %s", path, s->tmp, strerror(errno ? errno : EIO));
         npy_stream_abort(s);
         return -1;
     }
@@ -328,10 +315,10 @@ int npy_stream_open(NpyStream *s, const char *path, NpyDtype dtype, int ndim, co
 
 int npy_stream_write(NpyStream *s, const void *data, size_t bytes, char *err) {
     if (s->written + bytes > s->expect)
-        return npy_err(err, "%s: npy_write: %zu bytes past the declared shape", s->path, s->written + bytes - s->expect);
+        return err_set(err, "%s: npy_write: %zu bytes past the declared shape", s->path, s->written + bytes - s->expect);
     errno = 0;
     if (bytes && fwrite(data, 1, bytes, s->f) != bytes)
-        return npy_err(err, "%s: writing temp file '%s' failed: %s", s->path, s->tmp, strerror(errno ? errno : EIO));
+        return err_set(err, "%s: writing temp file '%s' failed: %s", s->path, s->tmp, strerror(errno ? errno : EIO));
     s->written += bytes;
     return 0;
 }
@@ -347,14 +334,14 @@ void npy_stream_abort(NpyStream *s) {
 int npy_stream_close(NpyStream *s, char *err) {
     int e = 0, rc = 0;
     if (s->written != s->expect)
-        rc = npy_err(err, "%s: npy_write: %zu of %zu data bytes written", s->path, s->written, s->expect);
+        rc = err_set(err, "%s: npy_write: %zu of %zu data bytes written", s->path, s->written, s->expect);
     if (!rc && fflush(s->f) != 0) e = errno;
     if (!rc && !e && fsync(fileno(s->f)) != 0) e = errno;
     if (fclose(s->f) != 0 && !e) e = errno;
     s->f = NULL;
-    if (!rc && e) rc = npy_err(err, "%s: writing temp file '%s' failed: %s", s->path, s->tmp, strerror(e));
+    if (!rc && e) rc = err_set(err, "%s: writing temp file '%s' failed: %s", s->path, s->tmp, strerror(e));
     if (!rc && rename(s->tmp, s->path) != 0)
-        rc = npy_err(err, "%s: cannot rename temp file '%s' into place: %s", s->path, s->tmp, strerror(errno));
+        rc = err_set(err, "%s: cannot rename temp file '%s' into place: %s", s->path, s->tmp, strerror(errno));
     if (!rc) {     // renamed: nothing left to remove
         free(s->tmp);
         s->tmp = NULL;
@@ -367,7 +354,7 @@ int npy_write(const char *path, NpyDtype dtype, int ndim, const int64_t *shape, 
               char *err) {
     int64_t bytes;
     if (check_shape(path, dtype, ndim, shape, &bytes, err)) return -1;
-    if (bytes > 0 && !data) return npy_err(err, "%s: npy_write: no data", path);
+    if (bytes > 0 && !data) return err_set(err, "%s: npy_write: no data", path);
     NpyStream s;
     if (npy_stream_open(&s, path, dtype, ndim, shape, err)) return -1;
     if (npy_stream_write(&s, data, (size_t)bytes, err)) {

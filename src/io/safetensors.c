@@ -58,20 +58,6 @@ static int shape_numel(const int64_t *shape, int ndim, int64_t *numel) {
     return 0;
 }
 
-// err_set for messages that include names from a file: those may hold any byte, and a
-// message must stay one line, so control bytes become '?'.
-static int err_line(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int err_line(char *err, const char *fmt, ...) {
-    if (!err) return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, ERR_LEN, fmt, ap);
-    va_end(ap);
-    for (char *p = err; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
-    return -1;
-}
-
 // "[2, 3]" for error messages.
 static void format_shape(char *out, size_t size, const int64_t *shape, int ndim) {
     size_t len = (size_t)snprintf(out, size, "[");
@@ -292,7 +278,7 @@ int st_load(SafeTensors *st, const char *path, char *err) {
     if (!st->buf) return -1;
     if (parse_file(st, msg)) {
         st_free(st);
-        return err_line(err, "%s: %s", path, msg);
+        return err_set(err, "%s: %s", path, msg);
     }
     st->path = xstrdup(path);
     return 0;
@@ -344,13 +330,13 @@ static float f16_to_float(uint16_t h) {
 
 static int check_count(const StTensor *t, int64_t n, char *err) {
     if (n == t->numel) return 0;
-    return err_line(err, "tensor '%s': expected %" PRId64 " elements but it has %" PRId64,
+    return err_set(err, "tensor '%s': expected %" PRId64 " elements but it has %" PRId64,
                     t->name, n, t->numel);
 }
 
 int st_to_real(const StTensor *t, real *out, int64_t n, char *err) {
     if (t->dtype != ST_F64 && t->dtype != ST_F32 && t->dtype != ST_BF16 && t->dtype != ST_F16)
-        return err_line(err, "tensor '%s': cannot convert dtype %s to real (need F64, F32, BF16 or F16)",
+        return err_set(err, "tensor '%s': cannot convert dtype %s to real (need F64, F32, BF16 or F16)",
                         t->name, st_dtype_name(t->dtype));
     if (check_count(t, n, err)) return -1;
     const uint8_t *p = t->data;
@@ -368,7 +354,7 @@ int st_to_real(const StTensor *t, real *out, int64_t n, char *err) {
 
 int st_to_i32(const StTensor *t, int32_t *out, int64_t n, char *err) {
     if (t->dtype != ST_I32 && t->dtype != ST_I64 && t->dtype != ST_U8 && t->dtype != ST_BOOL)
-        return err_line(err, "tensor '%s': cannot convert dtype %s to int32 (need I32, I64, U8 or BOOL)",
+        return err_set(err, "tensor '%s': cannot convert dtype %s to int32 (need I32, I64, U8 or BOOL)",
                         t->name, st_dtype_name(t->dtype));
     if (check_count(t, n, err)) return -1;
     const uint8_t *p = t->data;
@@ -380,7 +366,7 @@ int st_to_i32(const StTensor *t, int32_t *out, int64_t n, char *err) {
             int64_t v;
             memcpy(&v, p + 8 * i, 8);
             if (v < INT32_MIN || v > INT32_MAX)
-                return err_line(err, "tensor '%s': element %" PRId64 " = %" PRId64
+                return err_set(err, "tensor '%s': element %" PRId64 " = %" PRId64
                                 " is out of int32 range", t->name, i, v);
             out[i] = (int32_t)v;
         }

@@ -470,26 +470,25 @@ static void py_json_dump(FILE *f, const cJSON *x) {
     }
 }
 
-static int write_test_puzzles(const Sources *s, const char *out, char *err) {
+static int save_py_json(const char *out, const char *name, const cJSON *root, char *err) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    fputc('{', f);
-    bool first = true;
-    for (int i = 0; i < s->n; i++) {
-        if (!s->src[i].test) continue;
-        if (!first) fputs(", ", f);
-        first = false;
-        py_json_string(f, s->src[i].id);
-        fputs(": ", f);
-        py_json_dump(f, s->src[i].raw);
-    }
-    fputc('}', f);
+    py_json_dump(f, root);
     fclose(f);
-    char *path = path_join(out, "test_puzzles.json");
+    char *path = path_join(out, name);
     int rc = write_file_atomic(path, buf, len, err);
     free(path);
     free(buf);
+    return rc;
+}
+
+static int write_test_puzzles(const Sources *s, const char *out, char *err) {
+    cJSON *root = cJSON_CreateObject();    // references: the tasks stay where they were read
+    for (int i = 0; i < s->n; i++)
+        if (s->src[i].test) cJSON_AddItemToObject(root, s->src[i].id, cJSON_CreateObjectReference(s->src[i].raw->child));
+    int rc = save_py_json(out, "test_puzzles.json", root, err);
+    cJSON_Delete(root);
     return rc;
 }
 
@@ -509,16 +508,8 @@ static int write_valid_puzzles(const Sources *s, const char *out, char *err) {
         }
         cJSON_AddItemToObject(root, t->id, task);
     }
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    py_json_dump(f, root);
-    fclose(f);
+    int rc = save_py_json(out, "valid_puzzles.json", root, err);
     cJSON_Delete(root);
-    char *path = path_join(out, "valid_puzzles.json");
-    int rc = write_file_atomic(path, buf, len, err);
-    free(path);
-    free(buf);
     return rc;
 }
 
