@@ -68,7 +68,7 @@ static int intern_pred(ArcVoter *v, const ArcGrid *g, const char *hash) {
         v->cap_cells = v->cap_cells ? 2 * v->cap_cells : 65536;
         v->cells = xrealloc(v->cells, v->cap_cells);
     }
-    memcpy(v->cells + v->num_cells, g->c, n);
+    if (n) memcpy(v->cells + v->num_cells, g->c, n);     // an empty crop: cells may still be NULL
     v->grids[v->num_grids++] = (PredGrid){v->num_cells, (uint8_t)g->h, (uint8_t)g->w};
     v->num_cells += n;
     return id;
