@@ -4,7 +4,7 @@
 passed=0; failed=0; status=0
 for t in "$@"; do
     out=$("$t" 2>&1); rc=$?
-    printf '%s\n' "$out" | grep -E 'FAIL|error' | head -20
+    printf '%s\n' "$out" | grep -E 'FAIL|error|SKIP|skipped' | head -20
     line=$(printf '%s\n' "$out" | tail -n 1)
     echo "$line"
     p=$(printf '%s' "$line" | sed -n 's/.* \([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\1/p')

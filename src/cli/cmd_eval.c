@@ -79,8 +79,7 @@ static int eval_arc(LoadedModel *lm, const InferOptions *io, const char *model, 
         if (write_file_atomic(submission, st, strlen(st), err)) rc = fail("%s", err);
         free(st);
     }
-    if (!rc && outputs && (make_out_dir(outputs) || arc_outputs_save(&out, d.meta.seq_len, outputs, err)))
-        rc = err[0] ? fail("%s", err) : 1;
+    if (!rc && outputs && arc_outputs_save(&out, d.meta.seq_len, outputs, err)) rc = fail("%s", err);
     free(text);
     cJSON_Delete(j);
     cJSON_Delete(sub);
@@ -113,6 +112,7 @@ int cmd_eval(int argc, char **argv) {
     if (!data) return fail("--data FILE is required");
     if (save && check_out_path(save)) return 1;
     if (submission && check_out_path(submission)) return 1;
+    if (outputs && make_out_dir(outputs)) return 1;      // before minutes of evaluation, not after
     LoadedModel lm;
     Dataset ds;
     if ((rc = setup(&lm, &io, model, feed, threads, precision, NULL, &ds))) return rc;
