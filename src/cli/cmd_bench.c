@@ -14,6 +14,7 @@
 typedef struct {
     const char *preset, *method, *mixer, *precision;
     int batch, seq_len, vocab, threads, repeats, warmup, infer_batch;
+    int T, n;                 // recursion overrides (0: the method's), e.g. TRM's ARC runs: n 4
     uint64_t seed;
     bool json;
 } BenchOptions;
@@ -335,6 +336,8 @@ int cmd_bench(int argc, char **argv) {
         { "preset", ARG_STR, &b.preset, "compact (d 256, 1 layer) | medium (d 512, 2 layers)", 0, 0 },
         { "method", ARG_STR, &b.method, "dis (a repeat = one batch of N_sup optimizer steps) | trm (one step)", 0, 0 },
         { "mixer", ARG_STR, &b.mixer, "token mixing: attention | mlp (TRM's mlp_t)", 0, 0 },
+        { "T", ARG_INT, &b.T, "cycles per step (default: the method's)", 0, 64 },
+        { "n", ARG_INT, &b.n, "latent updates per cycle (default: the method's; official TRM ARC runs: 4)", 0, 64 },
         { "batch", ARG_INT, &b.batch, "training examples per batch", 1, 65536 },
         { "seq-len", ARG_INT, &b.seq_len, "tokens per puzzle, without the 16-token prefix (N-Queens 64, Sudoku 81, ARC 900)", 1, 65536 },
         { "vocab", ARG_INT, &b.vocab, "vocabulary size, PAD included (N-Queens 3, Sudoku 11, ARC 12)", 2, 256 },
@@ -353,6 +356,8 @@ int cmd_bench(int argc, char **argv) {
     char err[ERR_LEN];
     TRMConfig c;
     if (cfg_preset(&c, b.preset, b.method, b.vocab, b.seq_len, 1, err)) return fail("%s", err);
+    if (b.T) c.T = b.T;
+    if (b.n) c.n = b.n;
     if (set_mixer(&c, b.mixer) || set_precision(b.precision)) return 1;
     bench_task.seq_len = b.seq_len;
     bench_task.vocab = b.vocab;
