@@ -668,6 +668,12 @@ int train_run(Trainer *t, const Dataset *valid, const Dataset *test, EvalResult 
     double start = now_seconds(), base = t->elapsed, last_log = start;
     long examples0 = t->examples, last_eval = t->step, since_log = t->step;
     memset(final, 0, sizeof *final);
+    if (t->step == 0 && t->o.out_dir) {     // a fresh run starts a fresh metrics.jsonl; --resume appends
+        char *path = path_join(t->o.out_dir, "metrics.jsonl");
+        FILE *f = fopen(path, "w");
+        if (f) fclose(f);
+        free(path);
+    }
     append_run_record(t);
     bool stop = false;
     while (!stop && !finished(t, now_seconds() - start)) {
