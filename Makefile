@@ -99,15 +99,12 @@ clean:
 .SECONDARY:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-# The main job: N-Queens data, a short DIS-compact training run, the evaluation table.
-RUN_MINUTES ?= 5
+# The main job: N-Queens data, DIS-compact trained until the validation split is solved
+# (at most RUN_MINUTES of training), the best checkpoint on validation scored on the test
+# set, the time and the machine (tools/run_main.sh).
+RUN_MINUTES ?= 7
 run: $(BUILD)/trm
-	$(BUILD)/trm data nqueens --split paper --seed 42 --out runs/nqueens-paper
-	$(BUILD)/trm train --task nqueens --data runs/nqueens-paper --method dis --preset compact \
-	    --mixer mlp --answer closest --batch 32 --lr 1e-3 --beta2 0.99 \
-	    --minutes $(RUN_MINUTES) --out runs/dis-compact-quick --quiet > /dev/null
-	$(BUILD)/trm eval --model runs/dis-compact-quick/model.safetensors \
-	    --data runs/nqueens-paper/test.txt --table
+	TRM=$(BUILD)/trm sh tools/run_main.sh $(RUN_MINUTES) runs
 
 # The full N-Queens reproduction (docs/results.md): make reproduce MINUTES=60
 MINUTES ?= 60
