@@ -102,7 +102,7 @@ clean:
 # The main job: N-Queens data, DIS-compact trained until the validation split is solved
 # (at most RUN_MINUTES of training), the best checkpoint on validation scored on the test
 # set, the time and the machine (tools/run_main.sh).
-RUN_MINUTES ?= 7
+RUN_MINUTES ?= 8
 run: $(BUILD)/trm
 	TRM=$(BUILD)/trm sh tools/run_main.sh $(RUN_MINUTES) runs
 
