@@ -53,8 +53,6 @@ static int eval_arc(LoadedModel *lm, const InferOptions *io, const char *model, 
         arc_eval_data_free(&d);
         return fail("%s: %s", model, err);
     }
-    r.extra = cJSON_CreateObject();
-    arc_score_to_json(&s, r.extra);
     cJSON_AddNumberToObject(r.extra, "num_aug", num_aug);
     cJSON *j = eval_result_json(&r);
     cJSON_AddStringToObject(j, "model", model);

@@ -66,8 +66,6 @@ static int arc_eval_hook(void *ctx, Model *m, const InferOptions *io, bool test_
     const ArcEvalCtx *a = ctx;
     ArcScore s;
     if (arc_evaluate(m, test_split ? a->test : a->valid, io, a->num_aug, r, &s, NULL, NULL, err)) return -1;
-    r->extra = cJSON_CreateObject();
-    arc_score_to_json(&s, r->extra);
     cJSON_AddNumberToObject(r->extra, "eval_num_aug", a->num_aug);
     arc_score_free(&s);
     return 0;
@@ -88,14 +86,13 @@ static int load_best(Trainer *t, const char *out, char *err) {
 
 int cmd_train(int argc, char **argv) {
     const char *task_name = "nqueens", *data = NULL, *method = "dis", *preset = "compact", *out = NULL;
-    const char *opt = "adamw", *targets = "linear", *feed = "input", *split = "paper", *loss = "stablemax";
+    const char *opt = NULL, *targets = "linear", *feed = "input", *split = "paper", *loss = "stablemax";
     const char *mixer = "attention", *answer = "stored", *precision = "fp32", *until = NULL, *keep = "last";
     uint64_t seed = 0, data_seed = 42;
     long patience = 0;
     int batch = 0, threads = 0, N_sup = 0, T = 0, n = 0, eval_num_aug = -1;
     long steps = 0, eval_every = 0, warmup = -1, log_every = 20, direct_steps = 0;
     double minutes = 0, epochs = 0, lr = 0, wd = 0.1, beta2 = 0.95, puzzle_lr = 1e-2, puzzle_wd = 0.1, ema = -1;
-    opt = NULL;
     double min_ratio = 1.0, explore = 0.1;
     bool resume = false, step_weights = false, quiet = false;
     ArgSpec spec[] = {

@@ -89,7 +89,11 @@ int arc_evaluate(Model *m, const ArcEvalData *d, const InferOptions *io, int num
         for (size_t k = 0; k < L; k++) canvas[k] = (uint8_t)pred[i * L + k];
         rc = arc_voter_add(v, d->names[id], ds->inputs + i * L, canvas, d->G, q[i], err);
     }
-    if (!rc) arc_voter_score(v, &d->puzzles, score, submission);
+    if (!rc) {
+        arc_voter_score(v, &d->puzzles, score, submission);
+        r->extra = cJSON_CreateObject();
+        arc_score_to_json(score, r->extra);
+    }
     if (!rc && out) {
         *out = (ArcOutputs){ .n = (int64_t)n, .inputs = xmalloc(MAX(n * L, 1)), .preds = xmalloc(MAX(n * L, 1)),
                              .puzzle_ids = xmalloc(sizeof(int32_t) * MAX(n, 1)),

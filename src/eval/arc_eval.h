@@ -38,8 +38,9 @@ typedef struct {
 } ArcOutputs;
 
 // Evaluates on the original and the first num_aug copies of every test task (num_aug
-// < 0: every copy). Fills r (per-row metrics), score, and, when not NULL, the Kaggle
-// submission object and the outputs (caller frees with arc_outputs_free).
+// < 0: every copy). Fills r (per-row metrics, and the score's fields in r->extra), score,
+// and, when not NULL, the Kaggle submission object and the outputs (caller frees with
+// arc_outputs_free).
 int arc_evaluate(Model *m, const ArcEvalData *d, const InferOptions *io, int num_aug, EvalResult *r,
                  ArcScore *score, cJSON **submission, ArcOutputs *out, char *err);
 void arc_outputs_free(ArcOutputs *o);

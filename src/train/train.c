@@ -303,6 +303,7 @@ void trainer_advance(Trainer *t) {
 // ---------------------------------------------------------------------------------------
 // State files: everything needed to continue bit for bit.
 
+static const char *method_name(Method m) { return m == METHOD_DIS ? "dis" : "trm"; }
 static const char *answer_name(AnswerKind a) { return a == ANSWER_CLOSEST ? "closest" : "stored"; }
 
 int trainer_save_state(const Trainer *t, const char *path, char *err) {
@@ -317,7 +318,7 @@ int trainer_save_state(const Trainer *t, const char *path, char *err) {
              "\"step\":%ld,\"examples\":%ld,\"epoch\":%ld,\"cursor\":%ld,\"queue_len\":%d,\"queue_pos\":%d,"
              "\"elapsed\":%.17g,\"best_metric\":%.17g,\"best_step\":%ld,\"rng\":[\"%016" PRIx64 "\",\"%016" PRIx64
              "\",\"%016" PRIx64 "\",\"%016" PRIx64 "\"]}",
-             t->o.method == METHOD_DIS ? "dis" : "trm", answer_name(t->o.answer), t->o.batch,
+             method_name(t->o.method), answer_name(t->o.answer), t->o.batch,
              (long long)t->train->n, (long long)t->train->num_groups, t->step, t->examples,
              t->epoch, t->cursor, t->queue_len, t->queue_pos, t->elapsed, t->best_metric, t->best_step, t->rng.s[0], t->rng.s[1], t->rng.s[2], t->rng.s[3]);
     st_writer_meta(w, "train_state", meta);
@@ -359,7 +360,7 @@ static int parse_state_json(Trainer *t, const char *path, const char *json, char
     const cJSON *method = cJSON_GetObjectItem(o, "method"), *batch = cJSON_GetObjectItem(o, "batch");
     const cJSON *ntrain = cJSON_GetObjectItem(o, "n_train"), *rng = cJSON_GetObjectItem(o, "rng");
     const cJSON *answer = cJSON_GetObjectItem(o, "answer");   // absent in states of older builds
-    const char *want = t->o.method == METHOD_DIS ? "dis" : "trm";
+    const char *want = method_name(t->o.method);
     bool complete = cJSON_IsArray(rng) && cJSON_GetArraySize(rng) == 4;
     for (int i = 0; complete && i < 4; i++) complete = cJSON_IsString(cJSON_GetArrayItem(rng, i));
     static const char *const counters[] = { "step", "examples", "epoch", "cursor", "elapsed", "n_groups",
@@ -463,7 +464,7 @@ static void append_jsonl(const char *dir, cJSON *obj) {
 static void append_run_record(const Trainer *t) {
     char *json = xmalloc(2048);
     snprintf(json, 2048, "{\"type\":\"run\",\"task\":\"%s\",\"method\":\"%s\",\"step\":%ld,%s,\"cpu\":\"%s\"}",
-             t->task->name, t->o.method == METHOD_DIS ? "dis" : "trm", t->step, trm_version_json(), cpu_description());
+             t->task->name, method_name(t->o.method), t->step, trm_version_json(), cpu_description());
     cJSON *o = cJSON_Parse(json);
     if (o) append_jsonl(t->o.out_dir, o);
     cJSON_Delete(o);
@@ -491,8 +492,8 @@ static bool finished(const Trainer *t, double seconds) {
 // The weights evaluations and model files use: the EMA when it is on.
 static const real *eval_weights(const Trainer *t) { return t->ema ? t->ema : t->m->params; }
 
-// Evaluates with `weights` ([n_total], or the dense prefix when dense_only) in the model,
-// restoring the training weights afterwards.
+// Evaluates with the first n values of the parameter buffer replaced by `weights` (the
+// EMA's dense prefix, or a whole kept best), restoring the training weights afterwards.
 static int evaluate_with(Trainer *t, const real *weights, size_t n, const Dataset *ds, bool test_split,
                          EvalResult *r, char *err) {
     InferOptions io;
@@ -535,7 +536,7 @@ static char *model_state_json(const Trainer *t, const char *which) {
     snprintf(ts, 1024,
              "{\"task\":\"%s\",\"method\":\"%s\",\"feed\":\"%s\",\"step\":%ld,\"examples\":%ld,"
              "\"elapsed\":%.1f,\"ema\":%s,\"precision\":\"%s\",\"checkpoint\":\"%s\",%s}",
-             t->task->name, t->o.method == METHOD_DIS ? "dis" : "trm", feed_name(t->o.feed), t->step,
+             t->task->name, method_name(t->o.method), feed_name(t->o.feed), t->step,
              t->examples, t->elapsed, t->ema ? "true" : "false", matmul_precision_name(matmul_precision()), which,
              trm_version_json());
     return ts;
