@@ -40,7 +40,7 @@ void arc_build_defaults(ArcBuildOptions *o) {
 
 #define RETRIES_FACTOR 5     // ARCAugmentRetriesFactor
 
-typedef struct { ArcGrid in, out; } Pair;
+typedef ArcPair Pair;
 
 // One task as the builder sees it: its pairs by destination split, in the key order of
 // its JSON object, and the copies kept (copy 0 is the original).
@@ -80,21 +80,8 @@ static void keep_root(Sources *s, cJSON *root) {
 // The pairs of one example list ("train" or "test") into dst.
 static int read_pairs(const cJSON *list, const char *what, Pair **dst, int *n, const char *path,
                       const char *id, char *err) {
-    if (!cJSON_IsArray(list)) return err_set(err, "%s: task %s: \"%s\" is not a list", path, id, what);
-    int k = cJSON_GetArraySize(list), i = 0;
-    *dst = xrealloc(*dst, sizeof(Pair) * (size_t)(*n + k + 1));
     char sub[ERR_LEN];
-    for (const cJSON *e = list->child; e; e = e->next, i++) {
-        Pair *p = &(*dst)[*n + i];
-        const cJSON *in = cJSON_GetObjectItemCaseSensitive(e, "input");
-        const cJSON *out = cJSON_GetObjectItemCaseSensitive(e, "output");
-        if (!cJSON_IsObject(e)) return err_set(err, "%s: task %s: %s %d is not an object", path, id, what, i);
-        if (!in) return err_set(err, "%s: task %s: %s %d has no input", path, id, what, i);
-        if (!out) return err_set(err, "%s: task %s: %s %d has no output (and no solution)", path, id, what, i);
-        if (arc_grid_from_json(in, &p->in, sub)) return err_set(err, "%s: task %s: %s %d input: %s", path, id, what, i, sub);
-        if (arc_grid_from_json(out, &p->out, sub)) return err_set(err, "%s: task %s: %s %d output: %s", path, id, what, i, sub);
-    }
-    *n += k;
+    if (arc_pairs_from_json(list, what, false, dst, n, sub)) return err_set(err, "%s: task %s: %s", path, id, sub);
     return 0;
 }
 
@@ -261,11 +248,7 @@ typedef struct { char s[130]; } PairHash;
 
 static int cmp_pair_hash(const void *a, const void *b) { return strcmp(a, b); }
 
-static void map_grid(const ArcGrid *g, const uint8_t *copy, ArcGrid *out) {
-    ArcGrid m = *g;
-    arc_map_colours(&m, copy + 1);
-    arc_dihedral(&m, copy[0], out);
-}
+static void map_grid(const ArcGrid *g, const uint8_t *copy, ArcGrid *out) { arc_augment(g, copy[0], copy + 1, out); }
 
 static void task_hash(const Source *t, const uint8_t *copy, PairHash *buf, uint8_t digest[32]) {
     int n = 0;

@@ -51,6 +51,33 @@ int arc_grid_from_json(const cJSON *j, ArcGrid *g, char *err) {
     return 0;
 }
 
+int arc_pairs_from_json(const cJSON *list, const char *what, bool optional_output, ArcPair **pairs, int *n,
+                        char *err) {
+    if (!cJSON_IsArray(list)) return err_set(err, "\"%s\" is not a list", what);
+    int k = cJSON_GetArraySize(list), i = 0;
+    *pairs = xrealloc(*pairs, sizeof(ArcPair) * (size_t)(*n + k + 1));
+    char sub[ERR_LEN];
+    for (const cJSON *e = list->child; e; e = e->next, i++) {
+        ArcPair *p = &(*pairs)[*n + i];
+        const cJSON *in = cJSON_GetObjectItemCaseSensitive(e, "input");
+        const cJSON *out = cJSON_GetObjectItemCaseSensitive(e, "output");
+        p->out.h = p->out.w = 0;
+        if (!cJSON_IsObject(e)) return err_set(err, "%s %d is not an object", what, i);
+        if (!in) return err_set(err, "%s %d has no input", what, i);
+        if (!out && !optional_output) return err_set(err, "%s %d has no output (and no solution)", what, i);
+        if (arc_grid_from_json(in, &p->in, sub)) return err_set(err, "%s %d input: %s", what, i, sub);
+        if (out && arc_grid_from_json(out, &p->out, sub)) return err_set(err, "%s %d output: %s", what, i, sub);
+    }
+    *n += k;
+    return 0;
+}
+
+void arc_augment(const ArcGrid *in, int k, const uint8_t map[10], ArcGrid *out) {
+    ArcGrid m = *in;
+    arc_map_colours(&m, map);
+    arc_dihedral(&m, k, out);
+}
+
 cJSON *arc_grid_to_json(const ArcGrid *g) {
     cJSON *rows = cJSON_CreateArray();
     for (int r = 0; r < g->h; r++) {

@@ -24,6 +24,14 @@ typedef struct {
 // same length. On error: -1 and a message without file or task (the caller adds them).
 int arc_grid_from_json(const cJSON *j, ArcGrid *g, char *err);
 cJSON *arc_grid_to_json(const ArcGrid *g);
+
+// A demonstration or test pair; out.h = 0 when no output is known.
+typedef struct { ArcGrid in, out; } ArcPair;
+// Appends the pairs of a JSON list of {"input": grid, "output": grid} (the "train" or
+// "test" list of a task, named by `what`) to (*pairs)[*n...]. Outputs are required unless
+// optional_output. On error: -1 and a message without file or task ("test 1 input: ...").
+int arc_pairs_from_json(const cJSON *list, const char *what, bool optional_output, ArcPair **pairs, int *n,
+                        char *err);
 bool arc_grid_equal(const ArcGrid *a, const ArcGrid *b);
 
 // Dihedral transform k (numpy conventions, dataset/common.py): 0 identity, 1-3 rot90 by
@@ -32,6 +40,8 @@ void arc_dihedral(const ArcGrid *in, int k, ArcGrid *out);
 extern const int ARC_DIHEDRAL_INVERSE[8];          // {0, 3, 2, 1, 4, 5, 6, 7}
 // Colour c becomes map[c] (the builder maps colours first, then transforms).
 void arc_map_colours(ArcGrid *g, const uint8_t map[10]);
+// An augmented copy of a grid as the builder makes it: colours mapped, then dihedral k.
+void arc_augment(const ArcGrid *in, int k, const uint8_t map[10], ArcGrid *out);
 
 // grid_hash: sha256 of (h, w as one byte each) followed by the cells; 64 hex digits.
 void arc_grid_hash(const ArcGrid *g, char hex[65]);
