@@ -426,6 +426,9 @@ void model_forward(Model *m, Carry *carry, const int32_t *tokens, const int32_t 
 // Backward
 
 // Given dh2 = dL/d(block output), write d_in = dL/d(block input); weight gradients +=.
+// The weight gradient of a product, or NULL (skipped) when the network is frozen.
+#define DW(g) (m->frozen ? NULL : (g))
+
 static void block_backward(Model *m, const BlockActs *a, const LayerParams *w, LayerParams *g,
                            const real *in, const real *dh2, real *d_in, int B) {
     const TRMConfig *c = &m->cfg;
@@ -437,9 +440,9 @@ static void block_backward(Model *m, const BlockActs *a, const LayerParams *w, L
     // second sub-block: h2 = rms(h1 + mlp(h1))
     rmsnorm_backward(dr, dh2, a->h2, a->rstd2, N, d);
     swiglu_forward(act, a->gu, N, I);                 // recomputed rather than stored
-    linear_backward(dact, g->down, dr, act, w->down, N, I, d, false);
+    linear_backward(dact, DW(g->down), dr, act, w->down, N, I, d, false);
     swiglu_backward(dwide, dact, a->gu, N, I);
-    linear_backward(dh1, g->gu, dwide, a->h1, w->gu, N, d, 2 * I, false);
+    linear_backward(dh1, DW(g->gu), dwide, a->h1, w->gu, N, d, 2 * I, false);
     vec_acc(dh1, dr, Nd);
     // first sub-block: h1 = rms(in + F(in))
     if (c->mlp_t) {
@@ -449,19 +452,19 @@ static void block_backward(Model *m, const BlockActs *a, const LayerParams *w, L
         rmsnorm_backward(drt, t1, t2, a->rstd1, B * d, Lt);
         transpose_batched(t1, in, B, Lt, d);          // xt
         swiglu_forward(act, a->mix_gu, B * d, It);
-        linear_backward(dact, g->mix_down, drt, act, w->mix_down, B * d, It, Lt, false);
+        linear_backward(dact, DW(g->mix_down), drt, act, w->mix_down, B * d, It, Lt, false);
         swiglu_backward(dwide, dact, a->mix_gu, B * d, It);
-        linear_backward(t2, g->mix_gu, dwide, t1, w->mix_gu, B * d, Lt, 2 * It, false);
+        linear_backward(t2, DW(g->mix_gu), dwide, t1, w->mix_gu, B * d, Lt, 2 * It, false);
         vec_acc(t2, drt, Nd);
         transpose_batched(d_in, t2, B, d, Lt);
     } else {
         int hd = cfg_head_dim(c);
         real *datt = m->scratch[S_DA];
         rmsnorm_backward(dr, dh1, a->h1, a->rstd1, N, d);
-        linear_backward(datt, g->o, dr, a->att, w->o, N, d, d, false);
+        linear_backward(datt, DW(g->o), dr, a->att, w->o, N, d, d, false);
         attention_backward(dwide, datt, a->qkv, a->att, a->lse, B, Lt, H, hd);
         if (c->rope) rope_backward(dwide, m->rope_cos, m->rope_sin, B, Lt, H, hd);
-        linear_backward(d_in, g->qkv, dwide, in, w->qkv, N, d, 3 * d, false);
+        linear_backward(d_in, DW(g->qkv), dwide, in, w->qkv, N, d, 3 * d, false);
         vec_acc(d_in, dr, Nd);
     }
 }
@@ -489,7 +492,7 @@ static void heads_backward(Model *m, const real *y, const real *dlogits, const r
         memset(dall + (size_t)b * Lt * V, 0, (size_t)P * V * sizeof(real));
         memcpy(dall + ((size_t)b * Lt + P) * V, dlogits + (size_t)b * L * V, (size_t)L * V * sizeof(real));
     }
-    linear_backward(dy, m->g.lm_head, dall, y, m->p.lm_head, B * Lt, d, V, false);
+    linear_backward(dy, DW(m->g.lm_head), dall, y, m->p.lm_head, B * Lt, d, V, false);
     if (!dq) return;
     for (int b = 0; b < B; b++) {
         const real *y0 = y + (size_t)b * Lt * d;

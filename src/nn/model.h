@@ -85,6 +85,7 @@ typedef struct {
     // planned for batch B (model_plan)
     int B;
     bool planned_grad;
+    bool frozen;              // only the puzzle rows learn (test-time adaptation): no weight gradients
     real *puzzle_grad;        // [B, d]: gradient of each row's puzzle vector (sign-SGD input)
     real *x, *yx;             // [N, d] input embedding; y + x
     CallActs *calls;          // the n + 1 applications of the cycle with gradient

@@ -31,7 +31,7 @@ void linear_forward(real *y, const real *x, const real *W, int N, int in, int ou
 void linear_backward(real *dx, real *dW, const real *dy, const real *x, const real *W,
                      int N, int in, int out, bool accumulate_dx) {
     if (dx) gemm(false, false, N, in, out, 1, dy, out, W, in, accumulate_dx ? 1 : 0, dx, in);
-    gemm(true, false, out, in, N, 1, dy, out, x, in, 1, dW, in);
+    if (dW) gemm(true, false, out, in, N, 1, dy, out, x, in, 1, dW, in);
 }
 
 void rmsnorm_forward(real *y, real *rstd, const real *x, const real *res, int N, int C, double eps) {

@@ -31,7 +31,7 @@ bool linear_swiglu_bf16(real *act, const real *x, const real *W_gu, int N, int i
 
 // Linear layer without bias, as PyTorch's: y[N,out] = x[N,in] W[out,in]^T.
 void linear_forward(real *y, const real *x, const real *W, int N, int in, int out);
-// dx[N,in] = dy W (or += when accumulate_dx); dW[out,in] += dy^T x. dx may be NULL.
+// dx[N,in] = dy W (or += when accumulate_dx); dW[out,in] += dy^T x. dx or dW may be NULL.
 void linear_backward(real *dx, real *dW, const real *dy, const real *x, const real *W,
                      int N, int in, int out, bool accumulate_dx);
 
