@@ -38,12 +38,16 @@ static int group_of(const Dataset *d, int q) {
     return g;
 }
 
-static void make(Model *m, Trainer *t, const Dataset *d, TrainOptions *o) {
+static void make_model(Model *m) {
     TRMConfig c;
     char err[ERR_LEN];
     if (cfg_preset(&c, "compact", "dis", 3, 4, 7, err)) die("%s", err);
     c.hidden = 16; c.heads = 2; c.N_sup = 2;
     model_create(m, &c, 1);
+}
+
+static void make(Model *m, Trainer *t, const Dataset *d, TrainOptions *o) {
+    make_model(m);
     trainer_init(t, m, task_find("nqueens"), d, o);
 }
 
@@ -146,7 +150,72 @@ static void test_selection(void) {
     CHECK(selection_stop(1.0, 100, 0, 0) == NULL, "neither set: never stop");
 }
 
+// --freeze_net (test-time adaptation): the network stays bit for bit, the puzzle rows
+// learn, and along the same batches they learn exactly what they learn when the network
+// trains too, for the first step (skipping weight gradients must not change dx).
+static void test_frozen(void) {
+    Dataset d = grouped();
+    TrainOptions o;
+    train_defaults(&o, METHOD_DIS);
+    o.batch = 4;
+    o.seed = 3;
+    o.warmup = 0;
+    Model a, b;
+    Trainer ta, tb;
+    make(&a, &ta, &d, &o);
+    o.freeze_net = true;
+    make(&b, &tb, &d, &o);
+    size_t nd = b.table.n_dense, nt = b.table.n_total;
+    real *dense0 = xmalloc(sizeof(real) * nd), *rows0 = xmalloc(sizeof(real) * (nt - nd));
+    memcpy(dense0, b.params, sizeof(real) * nd);
+    memcpy(rows0, b.params + nd, sizeof(real) * (nt - nd));
+    CHECK(b.frozen && !a.frozen, "freeze_net marks the model frozen");
+    trainer_advance(&ta);   // DIS: N_sup = 2 optimizer steps
+    trainer_advance(&tb);
+    CHECK(!memcmp(dense0, b.params, sizeof(real) * nd), "frozen: the network is unchanged");
+    CHECK(memcmp(rows0, b.params + nd, sizeof(real) * (nt - nd)) != 0, "frozen: the puzzle rows learn");
+    CHECK(ta.step == 2 && tb.step == 2, "two optimizer steps each");
+    trainer_free(&tb);
+    CHECK(!b.frozen, "trainer_free unfreezes the model");
+    trainer_free(&ta);
+    // One forward and backward from the same weights: the puzzle gradient is the same
+    // bits with and without the weight gradients, which stay zero when frozen.
+    Model c, f;
+    make_model(&c);
+    make_model(&f);
+    f.frozen = true;
+    int B = 2, L = c.cfg.seq_len, V = c.cfg.vocab;
+    int32_t tokens[8] = { 1, 2, 1, 1, 2, 2, 1, 2 }, ids[2] = { 1, 3 };
+    real *dlogits = xmalloc(sizeof(real) * (size_t)B * L * V);
+    for (int i = 0; i < B * L * V; i++) dlogits[i] = (real)(0.01 * ((i * 7) % 11) - 0.05);
+    Model *ms[2] = { &c, &f };
+    for (int k = 0; k < 2; k++) {
+        model_plan(ms[k], B, true);
+        Carry cy = carry_new(ms[k], B);
+        carry_reset(ms[k], &cy, NULL);
+        model_zero_grad(ms[k]);
+        model_forward(ms[k], &cy, tokens, ids, 1, true);
+        model_backward(ms[k], dlogits, NULL);
+        carry_free(&cy);
+    }
+    CHECK(!memcmp(c.puzzle_grad, f.puzzle_grad, sizeof(real) * (size_t)B * c.cfg.hidden),
+          "frozen: the same puzzle gradient bits");
+    const ParamSpec *qkv = param_find(&f.table, "L_level.layers.0.self_attn.qkv_proj.weight");
+    double gsum = 0;
+    for (size_t i = 0; qkv && i < qkv->numel; i++) gsum += fabs(f.grads[qkv->offset + i]);
+    CHECK(qkv && gsum == 0, "frozen: no weight gradient computed (qkv: %g)", gsum);
+    free(dlogits);
+    model_free(&c);
+    model_free(&f);
+    model_free(&a);
+    model_free(&b);
+    free(dense0);
+    free(rows0);
+    dataset_free(&d);
+}
+
 int main(void) {
+    test_frozen();
     test_groups();
     test_schedule();
     test_selection();

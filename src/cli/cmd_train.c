@@ -62,6 +62,26 @@ static int load_official(const Task *task, const char *dir, Dataset *train, Data
 // the test split or the validation split (held-out demonstrations).
 typedef struct { const ArcEvalData *test, *valid; int num_aug; } ArcEvalCtx;
 
+// DIR/identifiers.json as one compact JSON array for the model files; it must name every
+// puzzle-embedding row. 0, or 1 after fail().
+static int identifiers_json(const char *dir, int64_t num_ids, char **out) {
+    char err[ERR_LEN], **names;
+    int64_t n;
+    *out = NULL;
+    if (identifiers_load(dir, &names, &n, err)) return fail("%s", err);
+    int rc = 0;
+    if (n != num_ids) {
+        rc = fail("%s/identifiers.json: %lld names for %lld puzzle identifiers", dir, (long long)n, (long long)num_ids);
+    } else {
+        cJSON *a = cJSON_CreateArray();
+        for (int64_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(names[i]));
+        *out = cJSON_PrintUnformatted(a);
+        cJSON_Delete(a);
+    }
+    identifiers_free(names, n);
+    return rc;
+}
+
 static int arc_eval_hook(void *ctx, Model *m, const InferOptions *io, bool test_split, EvalResult *r, char *err) {
     const ArcEvalCtx *a = ctx;
     ArcScore s;
@@ -220,6 +240,9 @@ int cmd_train(int argc, char **argv) {
     } else {
         rc = fail("task %s needs --data DIR", task->name);
     }
+    char *ids_json = NULL;
+    if (!rc && data && !strcmp(task->name, "arc")) rc = identifiers_json(data, meta.num_puzzle_identifiers, &ids_json);
+    o.identifiers_json = ids_json;
     ArcEvalCtx arc_ctx = { &arc, &arc_valid, eval_num_aug };
     if (arc_valid.rows.n) valid = arc_valid.rows;     // borrowed: freed with arc_valid
     if (arc.rows.n) {
@@ -246,6 +269,7 @@ int cmd_train(int argc, char **argv) {
                   "writes one)", data ? data : "the data");
     if (!rc) rc = make_out_dir(out);
     if (rc) {
+        free(ids_json);
         dataset_free(&train);
         dataset_free(&test);
         if (!arc_valid.rows.n) dataset_free(&valid);
@@ -278,6 +302,7 @@ int cmd_train(int argc, char **argv) {
     }
     trainer_free(&t);
     model_free(&m);
+    free(ids_json);
     dataset_free(&train);
     dataset_free(&test);
     if (!arc_valid.rows.n) dataset_free(&valid);

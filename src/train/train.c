@@ -41,6 +41,7 @@ void trainer_init(Trainer *t, Model *m, const Task *task, const Dataset *train, 
     int B = o->batch, L = m->cfg.seq_len, V = m->cfg.vocab;
     size_t nd = m->table.n_dense;
     model_plan(m, B, true);
+    m->frozen = o->freeze_net;
     t->adam_m = xcalloc(nd, sizeof(real));
     t->adam_v = xcalloc(nd, sizeof(real));
     if (o->ema > 0) {
@@ -85,6 +86,7 @@ void trainer_init(Trainer *t, Model *m, const Task *task, const Dataset *train, 
 }
 
 void trainer_free(Trainer *t) {
+    t->m->frozen = false;
     for (int b = 0; b < t->o.batch; b++) {
         free(t->paths[b].rank); free(t->paths[b].u); free(t->paths[b].tok);
     }
@@ -192,7 +194,7 @@ static void optimizer_step(Trainer *t) {
     const TrainOptions *o = &t->o;
     t->step++;
     double lr = trainer_lr(t, o->opt.lr);
-    opt_step(&o->opt, m->params, m->grads, t->adam_m, t->adam_v, m->table.n_dense, lr, t->step);
+    if (!o->freeze_net) opt_step(&o->opt, m->params, m->grads, t->adam_m, t->adam_v, m->table.n_dense, lr, t->step);
     if (m->p.puzzle) {
         double plr = trainer_lr(t, o->puzzle_lr);
         sign_sgd_rows(m->p.puzzle, m->cfg.num_puzzle_ids, m->cfg.hidden, t->ids, m->puzzle_grad,
@@ -532,13 +534,15 @@ static double metric_of(const EvalResult *r, const char *name) {
 }
 
 static char *model_state_json(const Trainer *t, const char *which) {
-    char *ts = xmalloc(1024);
-    snprintf(ts, 1024,
+    const char *ids = t->o.identifiers_json;
+    size_t cap = 1024 + (ids ? strlen(ids) : 0);
+    char *ts = xmalloc(cap);
+    snprintf(ts, cap,
              "{\"task\":\"%s\",\"method\":\"%s\",\"feed\":\"%s\",\"step\":%ld,\"examples\":%ld,"
-             "\"elapsed\":%.1f,\"ema\":%s,\"precision\":\"%s\",\"checkpoint\":\"%s\",%s}",
+             "\"elapsed\":%.1f,\"ema\":%s,\"precision\":\"%s\",\"checkpoint\":\"%s\",%s%s%s}",
              t->task->name, method_name(t->o.method), feed_name(t->o.feed), t->step,
              t->examples, t->elapsed, t->ema ? "true" : "false", matmul_precision_name(matmul_precision()), which,
-             trm_version_json());
+             trm_version_json(), ids ? ",\"identifiers\":" : "", ids ? ids : "");
     return ts;
 }
 

@@ -29,6 +29,7 @@ typedef struct {
     double epochs;            // passes over the training rows (0 = no limit)
     double minutes;           // wall-clock budget (0 = no limit)
     OptConfig opt;            // dense parameters
+    bool freeze_net;          // train the puzzle rows only: no weight gradients, no dense step
     double puzzle_lr, puzzle_wd;   // sign-SGD on the puzzle table
     long warmup;
     long schedule_steps;      // length of the cosine schedule (if min_ratio < 1)
@@ -57,6 +58,9 @@ typedef struct {
     long patience;
     bool keep_best;
     const char *out_dir;      // checkpoints and metrics.jsonl (NULL = none)
+    // The name of every puzzle-embedding row (identifiers.json, a JSON array), carried in
+    // the model files' train_state so that a model can find a task's rows (trm solve).
+    const char *identifiers_json;
     bool quiet;
 } TrainOptions;
 
