@@ -419,6 +419,96 @@ expect_fail "eval arc: --submission to a missing directory, before evaluating" "
     "$TRM" eval --model "$M" --data "$D" --submission "$B/nodir/sub.json" $THREADS
 check "eval arc: a failed evaluation wrote a submission" [ ! -e "$B/nodir" ]
 
+# --------------------------------------------------------------------------- trm solve --task arc
+S=$T/solve
+mkdir "$S"
+no_escape() { ! grep -q "$(printf '\033')" "$1"; }
+NO_COLOR=1 "$TRM" solve --task arc --model "$M" "$H/evaluation/ccc3.json" --num-aug 1 $THREADS > "$S/seen.txt" 2> "$T/err"
+check "solve seen: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+check "solve seen: the model's rows of ccc3: $(head -n 1 "$S/seen.txt")" \
+    grep -q "^task ccc3: seen in training, 2 of the model's copies, pass@2 [0-9.]*" "$S/seen.txt"
+check "solve seen: both test inputs drawn" [ "$(grep -c 'test [12] input' "$S/seen.txt")" -eq 2 ]
+check "solve seen: attempts and solution titled" grep -q 'attempt 1 \(ok\|x\) .*attempt 2 \(ok\|x\) .*solution' "$S/seen.txt"
+check "solve seen: the score line" grep -q '^1 task: pass@2 [0-9.]* (official: mean per task), Kaggle [0-9.]* (mean over 2 test outputs), [01] solved$' "$S/seen.txt"
+check "solve seen: NO_COLOR: no escape sequences" no_escape "$S/seen.txt"
+"$TRM" solve --task arc --model "$M" "$H/evaluation/ccc3.json" --num-aug 1 $THREADS > "$S/pipe.txt" 2> /dev/null
+check "solve seen: not a terminal: no escape sequences" no_escape "$S/pipe.txt"
+if command -v script > /dev/null 2>&1; then
+    script -qec "\"$TRM\" solve --task arc --model \"$M\" \"$H/evaluation/ccc3.json\" --num-aug 0 $THREADS" /dev/null \
+        > "$S/tty.txt" 2> /dev/null < /dev/null
+    check "solve seen: a terminal gets the ARC colours (24-bit)" grep -q "$(printf '\033')\[48;2;" "$S/tty.txt"
+else
+    echo "SKIP: solve in a terminal (no 'script' command)" >&2
+fi
+
+printf '%s\n' '{"train": [{"input": [[1, 2]], "output": [[2, 1]]}, {"input": [[3, 4]], "output": [[4, 3]]}], "test": [{"input": [[5, 6]], "output": [[6, 5]]}]}' > "$S/eee5.json"
+NO_COLOR=1 "$TRM" solve --task arc --model "$M" "$S/eee5.json" --num-aug 2 --adapt 4 --out "$S/sub1.json" \
+    --svg "$S/eee5.svg" $THREADS > "$S/unseen.txt" 2> "$T/err"
+check "solve unseen: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+check "solve unseen: fresh rows adapted: $(head -n 1 "$S/unseen.txt")" \
+    grep -q '^task eee5: 3 copies, adapted 6 steps in [0-9.]* s, pass@2 ' "$S/unseen.txt"
+check "solve unseen: --out wrote a submission" [ -s "$S/sub1.json" ]
+check "solve unseen: --svg wrote a picture with the cells as rects" [ "$(grep -o '<rect' "$S/eee5.svg" | wc -l)" -ge 8 ]
+check "solve unseen: the SVG is one document" [ "$(grep -c '</svg>' "$S/eee5.svg")" -eq 1 ]
+"$TRM" solve --task arc --model "$M" "$S/eee5.json" --num-aug 2 --adapt 4 --out "$S/sub2.json" $THREADS > /dev/null 2>&1
+check "solve unseen: the same seed gives the same submission" cmp -s "$S/sub1.json" "$S/sub2.json"
+NO_COLOR=1 "$TRM" solve --task arc --model "$M" "$S/eee5.json" --num-aug 0 --adapt 0 $THREADS > "$S/plain.txt" 2> "$T/err"
+check "solve unseen --adapt 0 --num-aug 0: the plain task ($(head -n 1 "$S/plain.txt"))" \
+    grep -q '^task eee5: 1 copies, not adapted' "$S/plain.txt"
+NO_COLOR=1 "$TRM" solve --task arc --model "$M" "$S/eee5.json" --num-aug 1 --adapt 2 --adapt-net $THREADS > "$S/net.txt" 2> "$T/err"
+check "solve unseen --adapt-net: exit status ($(head -c 300 "$T/err"))" grep -q '^task eee5: 2 copies, adapted' "$S/net.txt"
+if [ $HAVE_PY -eq 1 ]; then
+    check "solve unseen: the submission: $(head -c 200 "$S/sub1.json")" json_check "$S/sub1.json" \
+        'list(d) == ["eee5"] and len(d["eee5"]) == 1 and set(d["eee5"][0]) == {"attempt_1", "attempt_2"}'
+fi
+
+NO_COLOR=1 "$TRM" solve --task arc --model "$M" "$HK/h_evaluation_challenges.json" --all \
+    --solutions "$HK/h_evaluation_solutions.json" --num-aug 1 --out "$S/sub-all.json" $THREADS > "$S/all.txt" 2> "$T/err"
+check "solve --all: exit status ($(head -c 300 "$T/err"))" [ $? -eq 0 ]
+check "solve --all: both tasks, seen" [ "$(grep -c '^task \(ccc3\|ddd4\): seen in training' "$S/all.txt")" -eq 2 ]
+check "solve --all: scored over 3 test outputs" grep -q '^2 tasks: pass@2 .* (mean over 3 test outputs)' "$S/all.txt"
+if [ $HAVE_PY -eq 1 ]; then
+    check "solve --all: the submission lists both tasks in file order" json_check "$S/sub-all.json" \
+        'list(d) == ["ccc3", "ddd4"] and len(d["ccc3"]) == 2 and len(d["ddd4"]) == 1'
+fi
+NO_COLOR=1 "$TRM" solve --task arc --model "$M" "$HK/h_evaluation_challenges.json" --id ddd4 --num-aug 0 $THREADS > "$S/id.txt" 2> "$T/err"
+check "solve --id: one task ($(head -c 200 "$T/err"))" [ "$(grep -c '^task ' "$S/id.txt")" -eq 1 ]
+check "solve --id: that task" grep -q '^task ddd4: ' "$S/id.txt"
+
+printf '%s\n' '{"train": [{"input": [[1, 2, 3, 4, 5]], "output": [[1]]}], "test": [{"input": [[1]]}]}' > "$S/wide.json"
+printf '%s\n' '{"train": [{"input": [[1, 12]], "output": [[1]]}], "test": [{"input": [[1]]}]}' > "$S/colour.json"
+printf '%s\n' '{"puzzles": [1, 2, 3]}' > "$S/other.json"
+printf '%s' '{"train": [{"input": [[1' > "$S/cut.json"
+expect_fail "solve: not ARC JSON" "$S/other.json|not an ARC task file" "$TRM" solve --model "$M" "$S/other.json"
+expect_fail "solve: truncated JSON" "$S/cut.json|not valid JSON" "$TRM" solve --model "$M" "$S/cut.json"
+expect_fail "solve: a colour outside 0-9" "$S/colour.json|train 0 input|12" "$TRM" solve --model "$M" "$S/colour.json"
+expect_fail "solve: a grid larger than the model's canvas" "$S/wide.json|wide|does not fit the model's 4 x 4 canvas" \
+    "$TRM" solve --model "$M" "$S/wide.json" $THREADS
+expect_fail "solve: --solutions without a solution for a test input" "no solutions for task ccc3" \
+    "$TRM" solve --model "$M" "$HK/h_evaluation_challenges.json" --all --solutions "$HK/h_training_solutions.json"
+expect_fail "solve: a challenges file without --all" "$HK/h_evaluation_challenges.json|2 tasks|--all" \
+    "$TRM" solve --model "$M" "$HK/h_evaluation_challenges.json"
+expect_fail "solve: --id of no task" "no task zzz9" "$TRM" solve --model "$M" "$HK/h_evaluation_challenges.json" --id zzz9
+expect_fail "solve: no task file" "task file" "$TRM" solve --task arc --model "$M"
+expect_fail "solve: two task files" "unexpected argument" "$TRM" solve --model "$M" "$S/eee5.json" "$S/eee5.json"
+expect_fail "solve: a missing task file" "$S/nope.json" "$TRM" solve --model "$M" "$S/nope.json"
+expect_fail "solve: --task nqueens with an ARC model" "--task nqueens|arc model" "$TRM" solve --task nqueens --model "$M" "$S/eee5.json"
+expect_fail "solve: --out into a missing directory, before solving" "$S/nodir/sub.json" \
+    "$TRM" solve --model "$M" "$S/eee5.json" --out "$S/nodir/sub.json"
+cat "$HK/h_evaluation_challenges.json" | sed 's/"ddd4": {"train": \[{"input": \[\[1, 2, 3\], \[4, 5, 6\], \[7, 8, 9\]\]/"ddd4": {"train": [{"input": [[1, 2, 3, 4, 5], [4, 5, 6, 7, 8]]/' > "$S/late.json"
+NO_COLOR=1 "$TRM" solve --model "$M" "$S/late.json" --all --num-aug 0 --out "$S/late-sub.json" $THREADS > "$S/late.txt" 2> "$T/err"
+check "solve --all: a task larger than the canvas is skipped ($(head -c 200 "$T/err"))" \
+    grep -q "^solve: 1 of the 2 tasks do not fit the model's 4 x 4 canvas: skipped, not scored" "$T/err"
+check "solve --all: the other task solved" grep -q '^task ccc3: ' "$S/late.txt"
+check "solve --all: the skipped task not drawn" [ "$(grep -c '^task ddd4' "$S/late.txt")" -eq 0 ]
+if [ $HAVE_PY -eq 1 ]; then
+    check "solve --all: the submission still lists the skipped task, with [[0]]" json_check "$S/late-sub.json" \
+        'list(d) == ["ccc3", "ddd4"] and d["ddd4"] == [{"attempt_1": [[0]], "attempt_2": [[0]]}]'
+fi
+expect_fail "solve --id: a task larger than the canvas" "ddd4|does not fit the model's 4 x 4 canvas" \
+    "$TRM" solve --model "$M" "$S/late.json" --id ddd4 --out "$S/late-id.json" $THREADS
+check "solve --id: a refused task wrote no submission" [ ! -e "$S/late-id.json" ]
+
 # --------------------------------------------------------------------------- dataset directory refusals
 C=$B/corrupt
 mkdir "$C"

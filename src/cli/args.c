@@ -42,12 +42,19 @@ static int set_value(const ArgSpec *s, const char *v, char *err) {
 int args_parse(int argc, char **argv, const ArgSpec *spec, int n, char *err) {
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (strncmp(a, "--", 2)) return err_set(err, "unexpected argument '%s'", a);
+        if (strncmp(a, "--", 2)) {      // a positional argument: the spec entry named ""
+            const ArgSpec *p = NULL;
+            for (int k = 0; k < n && !p; k++)
+                if (!spec[k].name[0] && !*(const char **)spec[k].dst) p = &spec[k];
+            if (!p) return err_set(err, "unexpected argument '%s'", a);
+            *(const char **)p->dst = a;
+            continue;
+        }
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const ArgSpec *s = NULL;
         for (int k = 0; k < n; k++)
-            if (strlen(spec[k].name) == len && !strncmp(spec[k].name, name, len)) s = &spec[k];
+            if (spec[k].name[0] && strlen(spec[k].name) == len && !strncmp(spec[k].name, name, len)) s = &spec[k];
         if (!s) return err_set(err, "unknown option '--%.*s' (see --help)", (int)len, name);
         const char *v = eq ? eq + 1 : NULL;
         if (s->type == ARG_FLAG) {
@@ -65,6 +72,7 @@ void args_help(FILE *f, const char *usage, const ArgSpec *spec, int n) {
     fprintf(f, "%s\n\noptions:\n", usage);
     for (int k = 0; k < n; k++) {
         const ArgSpec *s = &spec[k];
+        if (!s->name[0]) continue;      // the positional argument: the usage line names it
         char def[64] = "";
         switch (s->type) {
         case ARG_INT: snprintf(def, sizeof def, "%d", *(int *)s->dst); break;

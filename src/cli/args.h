@@ -16,8 +16,9 @@ typedef struct {
     double lo, hi;        // inclusive range for numbers (ignored when lo == hi == 0)
 } ArgSpec;
 
-// Parses argv[0..argc); positional arguments are refused. Unknown options, missing or
-// malformed values and out-of-range numbers are errors.
+// Parses argv[0..argc). A positional argument goes to the (ARG_STR) entry named "", once;
+// any other is refused, as are unknown options, missing or malformed values and
+// out-of-range numbers.
 int args_parse(int argc, char **argv, const ArgSpec *spec, int n, char *err);
 void args_help(FILE *f, const char *usage, const ArgSpec *spec, int n);
 bool args_wants_help(int argc, char **argv);

@@ -34,12 +34,32 @@ int set_precision(const char *precision);
 // Use this many threads for OpenMP and BLAS (0 = the machine's cores).
 void set_threads(int threads);
 
-// A trained model with its task and the inference settings it was trained with.
+// A trained model with its task, the inference settings it was trained with and the
+// names of its puzzle-embedding rows (train_state.identifiers; NULL in older files).
 typedef struct {
     Model m;
     const Task *task;
     FeedKind feed;
+    char **names;
+    int64_t num_names;
 } LoadedModel;
 int load_model(LoadedModel *lm, const char *path, char *err);
+void unload_model(LoadedModel *lm);
+
+// The options of every command that runs a model (model, batch, guidance, feed, precision,
+// threads), for an ArgSpec table; `feed` must be a const char * in scope.
+#define INFER_OPTIONS(model, io, threads, precision)                                           \
+    { "model", ARG_STR, &model, "model file (model.safetensors of a run)", 0, 0 },              \
+    { "batch", ARG_INT, &io.batch, "puzzles per batch", 1, 65536 },                             \
+    { "guidance", ARG_DOUBLE, &io.guidance, "w of paper Eq. 16 (1 = the plain model)", -100, 100 }, \
+    { "feed", ARG_STR, &feed, "tokens at steps t > 1: input | pred (default: as trained)", 0, 0 }, \
+    { "precision", ARG_STR, &precision, PRECISION_HELP, 0, 0 },                                 \
+    { "threads", ARG_INT, &threads, "threads (0: all cores)", 0, 1024 }
+
+
+// Their set-up: precision, threads, the model, its inference settings (io), and the text
+// data file when one is given. 0, or 1 after fail() with nothing left allocated.
+int infer_setup(LoadedModel *lm, InferOptions *io, const char *model, const char *feed, int threads,
+                const char *precision, const char *data, Dataset *ds);
 
 #endif

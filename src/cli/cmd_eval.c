@@ -1,4 +1,4 @@
-// trm eval, solve and trace: run a trained model on puzzles.
+// trm eval and trace: run a trained model on a data set.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,36 +6,6 @@
 #include "cli.h"
 #include "eval/arc_eval.h"
 #include "io/safetensors.h"
-
-#define INFER_OPTIONS(model, io, threads, precision)                                           \
-    { "model", ARG_STR, &model, "model file (model.safetensors of a run)", 0, 0 },              \
-    { "batch", ARG_INT, &io.batch, "puzzles per batch", 1, 65536 },                             \
-    { "guidance", ARG_DOUBLE, &io.guidance, "w of paper Eq. 16 (1 = the plain model)", -100, 100 }, \
-    { "feed", ARG_STR, &feed, "tokens at steps t > 1: input | pred (default: as trained)", 0, 0 }, \
-    { "precision", ARG_STR, &precision, PRECISION_HELP, 0, 0 },                                 \
-    { "threads", ARG_INT, &threads, "threads (0: all cores)", 0, 1024 }
-
-// Shared set-up: threads, the model, its inference settings, and the data file when one
-// is given (on any failure nothing stays allocated).
-static int setup(LoadedModel *lm, InferOptions *io, const char *model, const char *feed, int threads,
-                 const char *precision, const char *data, Dataset *ds) {
-    char err[ERR_LEN];
-    if (!model) return fail("--model FILE is required");
-    if (set_precision(precision)) return 1;
-    set_threads(threads);
-    double w = io->guidance;
-    int batch = io->batch;
-    if (load_model(lm, model, err)) return fail("%s", err);
-    infer_defaults(io, &lm->m.cfg);
-    io->guidance = w;
-    io->batch = batch;
-    io->feed = lm->feed;
-    int rc = 0;
-    if (feed && feed_parse(feed, &io->feed)) rc = fail("--feed: '%s' (expected input or pred)", feed);
-    else if (data && dataset_load(lm->task, data, ds, err)) rc = fail("%s", err);
-    if (rc) model_free(&lm->m);
-    return rc;
-}
 
 // ARC: every test-split row, then the official vote (eval/arc_eval.h).
 static int eval_arc(LoadedModel *lm, const InferOptions *io, const char *model, const char *data, const char *split,
@@ -113,20 +83,20 @@ int cmd_eval(int argc, char **argv) {
     if (outputs && make_out_dir(outputs)) return 1;      // before minutes of evaluation, not after
     LoadedModel lm;
     Dataset ds;
-    if ((rc = setup(&lm, &io, model, feed, threads, precision, NULL, &ds))) return rc;
+    if ((rc = infer_setup(&lm, &io, model, feed, threads, precision, NULL, &ds))) return rc;
     if (!strcmp(lm.task->name, "arc")) {
         rc = strcmp(split, "test") && strcmp(split, "valid") ? fail("--split: '%s' (expected test or valid)", split)
              : eval_arc(&lm, &io, model, data, split, num_aug, table, save, submission, outputs);
-        model_free(&lm.m);
+        unload_model(&lm);
         return rc;
     }
     if (submission || outputs) {
-        model_free(&lm.m);
+        unload_model(&lm);
         return fail("--submission and --save-outputs are for ARC models (%s is a %s model)", model, lm.task->name);
     }
     char err[ERR_LEN];
     if (dataset_load(lm.task, data, &ds, err)) {
-        model_free(&lm.m);
+        unload_model(&lm);
         return fail("%s", err);
     }
     EvalResult r;
@@ -148,75 +118,8 @@ int cmd_eval(int argc, char **argv) {
     cJSON_Delete(j);
     eval_result_free(&r);
     dataset_free(&ds);
-    model_free(&lm.m);
+    unload_model(&lm);
     return rc;
-}
-
-// Read puzzles from stdin, one per line; nothing is printed unless every line parses.
-static int read_puzzles(const Task *task, Dataset *ds) {
-    char err[ERR_LEN], *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int n = 0, alloc = 0, rc = 0;
-    uint8_t *inputs = NULL;
-    while ((len = getline(&line, &cap, stdin)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
-        if (n == alloc) {
-            alloc = alloc ? 2 * alloc : 64;
-            inputs = xrealloc(inputs, (size_t)alloc * task->seq_len);
-        }
-        if (task->parse(line, (size_t)len, inputs + (size_t)n * task->seq_len, err)) {
-            rc = fail("stdin:%d: %s", n + 1, err);
-            break;
-        }
-        n++;
-    }
-    free(line);
-    if (!rc && n == 0) rc = fail("stdin: no puzzles");
-    if (rc) {
-        free(inputs);
-        return rc;
-    }
-    *ds = dataset_alloc(n, task->seq_len);
-    memcpy(ds->inputs, inputs, (size_t)n * task->seq_len);
-    free(inputs);
-    return 0;
-}
-
-int cmd_solve(int argc, char **argv) {
-    const char *model = NULL, *feed = NULL;
-    int threads = 0;
-    const char *precision = "fp32";
-    InferOptions io = { .batch = 256, .guidance = 1.0 };
-    ArgSpec spec[] = { INFER_OPTIONS(model, io, threads, precision) };
-    int rc = parse_or_help(argc, argv, "usage: trm solve --model M < puzzles.txt > answers.txt", spec,
-                           sizeof spec / sizeof *spec);
-    if (rc) return rc;
-    LoadedModel lm;
-    Dataset ds;
-    if ((rc = setup(&lm, &io, model, feed, threads, precision, NULL, NULL))) return rc;
-    if ((rc = read_puzzles(lm.task, &ds))) {
-        model_free(&lm.m);
-        return rc;
-    }
-    int L = lm.task->seq_len;
-    int32_t *pred = xmalloc(sizeof(int32_t) * (size_t)ds.n * L);
-    EvalResult r;
-    evaluate(&lm.m, lm.task, &ds, &io, &r, pred, NULL);
-    uint8_t *answer = xmalloc(L);
-    char *text = xmalloc(L + 1);
-    for (int i = 0; i < ds.n; i++) {
-        for (int k = 0; k < L; k++) answer[k] = (uint8_t)pred[(size_t)i * L + k];
-        lm.task->format(answer, text);
-        printf("%s\n", text);
-    }
-    fprintf(stderr, "solve: %lld puzzles, %.0f valid (%.1f%%)\n", (long long)ds.n, r.step[r.steps - 1].valid,
-            100.0 * r.step[r.steps - 1].valid / ds.n);
-    free(answer); free(text); free(pred);
-    eval_result_free(&r);
-    dataset_free(&ds);
-    model_free(&lm.m);
-    return 0;
 }
 
 int cmd_trace(int argc, char **argv) {
@@ -237,7 +140,7 @@ int cmd_trace(int argc, char **argv) {
     if (check_out_path(out)) return 1;     // before minutes of evaluation, not after
     LoadedModel lm;
     Dataset ds;
-    if ((rc = setup(&lm, &io, model, feed, threads, precision, data, &ds))) return rc;
+    if ((rc = infer_setup(&lm, &io, model, feed, threads, precision, data, &ds))) return rc;
     char err[ERR_LEN];
     if (limit && limit < ds.n) ds.n = limit;
     int S = io.steps, L = lm.m.cfg.seq_len, V = lm.m.cfg.vocab;
@@ -263,6 +166,6 @@ int cmd_trace(int argc, char **argv) {
     free(tr.logits); free(tr.preds);
     eval_result_free(&r);
     dataset_free(&ds);
-    model_free(&lm.m);
+    unload_model(&lm);
     return rc;
 }

@@ -110,13 +110,53 @@ int load_model(LoadedModel *lm, const char *path, char *err) {
     lm->feed = FEED_INPUT;
     if (cJSON_IsString(feed)) feed_parse(feed->valuestring, &lm->feed);
     int rc = 0;
-    if (!lm->task)
+    const cJSON *ids = cJSON_GetObjectItem(o, "identifiers");
+    if (cJSON_IsArray(ids)) {
+        int64_t n = cJSON_GetArraySize(ids), i = 0;
+        if (n != lm->m.cfg.num_puzzle_ids)
+            rc = err_set(err, "%s: train_state.identifiers has %lld names for %d puzzle-embedding rows", path,
+                         (long long)n, lm->m.cfg.num_puzzle_ids);
+        lm->names = xcalloc((size_t)MAX(n, 1), sizeof(char *));
+        lm->num_names = n;
+        for (const cJSON *x = ids->child; x && !rc; x = x->next, i++)
+            if (!cJSON_IsString(x)) rc = err_set(err, "%s: train_state.identifiers[%lld] is not a string", path, (long long)i);
+            else lm->names[i] = xstrdup(x->valuestring);
+    }
+    if (!rc && !lm->task)
         rc = err_set(err, "%s: the model does not name a known task (train_state.task)", path);
-    else if ((lm->task->seq_len && lm->task->seq_len != lm->m.cfg.seq_len) || lm->task->vocab != lm->m.cfg.vocab)
+    else if (!rc && ((lm->task->seq_len && lm->task->seq_len != lm->m.cfg.seq_len) ||
+                     lm->task->vocab != lm->m.cfg.vocab))
         rc = err_set(err, "%s: model shape (seq_len %d, vocab %d) does not fit task %s", path,
                      lm->m.cfg.seq_len, lm->m.cfg.vocab, lm->task->name);
     cJSON_Delete(o);
-    if (rc) model_free(&lm->m);
+    if (rc) unload_model(lm);
+    return rc;
+}
+
+void unload_model(LoadedModel *lm) {
+    for (int64_t i = 0; i < lm->num_names; i++) free(lm->names[i]);
+    free(lm->names);
+    model_free(&lm->m);
+    memset(lm, 0, sizeof *lm);
+}
+
+int infer_setup(LoadedModel *lm, InferOptions *io, const char *model, const char *feed, int threads,
+                const char *precision, const char *data, Dataset *ds) {
+    char err[ERR_LEN];
+    if (!model) return fail("--model FILE is required");
+    if (set_precision(precision)) return 1;
+    set_threads(threads);
+    double w = io->guidance;
+    int batch = io->batch;
+    if (load_model(lm, model, err)) return fail("%s", err);
+    infer_defaults(io, &lm->m.cfg);
+    io->guidance = w;
+    io->batch = batch;
+    io->feed = lm->feed;
+    int rc = 0;
+    if (feed && feed_parse(feed, &io->feed)) rc = fail("--feed: '%s' (expected input or pred)", feed);
+    else if (data && dataset_load(lm->task, data, ds, err)) rc = fail("%s", err);
+    if (rc) unload_model(lm);
     return rc;
 }
 
