@@ -181,7 +181,7 @@ static void pred_grid(const ArcVoter *v, int id, ArcGrid *g) {
     const PredGrid *p = &v->grids[id];
     g->h = p->h;
     g->w = p->w;
-    if (p->h * p->w) memcpy(g->c, v->cells + p->off, (size_t)p->h * p->w);   // cells is NULL when all are empty
+    if (p->h > 0 && p->w > 0) memcpy(g->c, v->cells + p->off, (size_t)p->h * p->w);   // cells is NULL when all are empty
 }
 
 static cJSON *attempts_json(const ArcVoter *v, const Candidate *cand, int n) {
