@@ -80,7 +80,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libtrm.a
 # python3-torch); otherwise the committed fixtures are used as they are.
 fixtures:
 	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then \
-	    /usr/bin/python3 tests/reference/trm_reference.py --out tests/fixtures; \
+	    /usr/bin/python3 tests/reference/trm_reference.py --out tests/fixtures && \
+	    /usr/bin/python3 tests/reference/torch_ckpt.py --out tests/fixtures; \
 	else echo "fixtures: torch not importable, using the committed fixtures"; fi
 	@if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then \
 	    /usr/bin/python3 tests/reference/numpy_stream.py --out tests/fixtures/numpy_stream.txt; \

@@ -14,6 +14,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_solve(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 // Print "trm: error: <msg>" and return 1 (for `return fail(...)` in commands).
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -44,12 +45,17 @@ typedef struct {
     int64_t num_names;
 } LoadedModel;
 int load_model(LoadedModel *lm, const char *path, char *err);
+// Does a model of this shape fit task t (its vocabulary, and its length when it fixes one)?
+bool task_fits(const Task *t, const TRMConfig *c);
+// The task a model of this shape belongs to when its file names none (a PyTorch
+// checkpoint), or NULL; the rule is in trm.c.
+const Task *task_infer(const TRMConfig *c);
 void unload_model(LoadedModel *lm);
 
 // The options of every command that runs a model (model, batch, guidance, feed, precision,
 // threads), for an ArgSpec table; `feed` must be a const char * in scope.
 #define INFER_OPTIONS(model, io, threads, precision)                                           \
-    { "model", ARG_STR, &model, "model file (model.safetensors of a run)", 0, 0 },              \
+    { "model", ARG_STR, &model, "model file (model.safetensors of a run, or a torch.save checkpoint)", 0, 0 }, \
     { "batch", ARG_INT, &io.batch, "puzzles per batch", 1, 65536 },                             \
     { "guidance", ARG_DOUBLE, &io.guidance, "w of paper Eq. 16 (1 = the plain model)", -100, 100 }, \
     { "feed", ARG_STR, &feed, "tokens at steps t > 1: input | pred (default: as trained)", 0, 0 }, \

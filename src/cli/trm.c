@@ -25,6 +25,7 @@ static const struct { const char *name; int (*run)(int, char **); const char *he
     { "trace", cmd_trace, "per-step logits, predictions and improvement diagnostics" },
     { "info",  cmd_info,  "configuration and parameter count of a preset or a model" },
     { "bench", cmd_bench, "time training and inference steps" },
+    { "convert", cmd_convert, "a PyTorch checkpoint (torch.save + all_config.yaml) as a model file" },
 };
 #define NUM_COMMANDS (int)(sizeof COMMANDS / sizeof *COMMANDS)
 
@@ -99,6 +100,26 @@ void set_threads(int threads) {
     openblas_set_num_threads(threads);
 }
 
+bool task_fits(const Task *t, const TRMConfig *c) {
+    return t->vocab == c->vocab && (t->seq_len ? t->seq_len == c->seq_len : true);
+}
+
+// The rule: a task fixes its vocabulary, and most their length: N-Queens (vocab 3, 64
+// cells), Sudoku (11, 81), Maze (6, 900, the official 30 x 30). ARC (vocab 12) takes any
+// G x G canvas with G <= 30 (900 for every official build, smaller for --max-grid ones).
+// Smaller mazes are not guessed (give --task maze-N to convert). The config's data path is
+// not consulted: it names a folder on the training machine, and the shape is unambiguous.
+const Task *task_infer(const TRMConfig *c) {
+    static const char *names[] = { "nqueens", "sudoku", "maze", "arc" };
+    int g = 1;
+    while (g * g < c->seq_len) g++;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const Task *t = task_find(names[i]);   // NULL for a task this build does not have
+        if (t && task_fits(t, c) && (t->seq_len || (g * g == c->seq_len && g <= 30))) return t;
+    }
+    return NULL;
+}
+
 int load_model(LoadedModel *lm, const char *path, char *err) {
     char *ts = NULL;
     memset(lm, 0, sizeof *lm);
@@ -106,7 +127,8 @@ int load_model(LoadedModel *lm, const char *path, char *err) {
     cJSON *o = cJSON_Parse(ts ? ts : "{}");
     free(ts);
     const cJSON *task = cJSON_GetObjectItem(o, "task"), *feed = cJSON_GetObjectItem(o, "feed");
-    lm->task = cJSON_IsString(task) ? task_find(task->valuestring) : NULL;
+    // A file that names no task (a PyTorch checkpoint) gets the one its shape fits.
+    lm->task = cJSON_IsString(task) ? task_find(task->valuestring) : task ? NULL : task_infer(&lm->m.cfg);
     lm->feed = FEED_INPUT;
     if (cJSON_IsString(feed)) feed_parse(feed->valuestring, &lm->feed);
     int rc = 0;
@@ -123,9 +145,9 @@ int load_model(LoadedModel *lm, const char *path, char *err) {
             else lm->names[i] = xstrdup(x->valuestring);
     }
     if (!rc && !lm->task)
-        rc = err_set(err, "%s: the model does not name a known task (train_state.task)", path);
-    else if (!rc && ((lm->task->seq_len && lm->task->seq_len != lm->m.cfg.seq_len) ||
-                     lm->task->vocab != lm->m.cfg.vocab))
+        rc = err_set(err, "%s: the model does not name a known task (train_state.task), nor does its shape "
+                     "(seq_len %d, vocab %d) fit one", path, lm->m.cfg.seq_len, lm->m.cfg.vocab);
+    else if (!rc && !task_fits(lm->task, &lm->m.cfg))
         rc = err_set(err, "%s: model shape (seq_len %d, vocab %d) does not fit task %s", path,
                      lm->m.cfg.seq_len, lm->m.cfg.vocab, lm->task->name);
     cJSON_Delete(o);
@@ -182,7 +204,7 @@ static void choose_blas_kernels(char **argv) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: trm <command> [options]   (trm <command> --help for its options; trm --version)\n\ncommands:\n");
-    for (int i = 0; i < NUM_COMMANDS; i++) fprintf(f, "  %-6s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+    for (int i = 0; i < NUM_COMMANDS; i++) fprintf(f, "  %-7s %s\n", COMMANDS[i].name, COMMANDS[i].help);
 }
 
 int main(int argc, char **argv) {

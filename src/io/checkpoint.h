@@ -6,6 +6,12 @@
 // "train_state": <JSON>}. Reading accepts F32, BF16 and F64 tensors and the key prefixes
 // of official checkpoints (_orig_mod.model.inner., model.inner.), so weights move to and
 // from PyTorch by a format conversion alone.
+//
+// Reading also takes the files PyTorch itself writes: a torch.save state_dict (a zip
+// archive, io/torch_ckpt.h) with its architecture from the Hydra all_config.yaml beside
+// it (io/torch_config.h). Names are the same: TRM kept HRM's, so an HRM checkpoint's
+// embed_tokens, lm_head, q_head, puzzle_emb, H_init, L_init and L_level.* match ours, and
+// its H_level.* (a second network, which TRM does not have) is refused by name.
 #ifndef TRM_CHECKPOINT_H
 #define TRM_CHECKPOINT_H
 
@@ -17,6 +23,10 @@ int checkpoint_save(const Model *m, const real *dense, const char *train_state_j
 // Create *m from a model file (config from the metadata) and fill every tensor.
 // train_state (optional) receives a malloc'd copy of the train_state JSON or NULL.
 // On failure: -1, *m zeroed (nothing allocated), one line naming path in err.
+// A torch checkpoint gets a train_state of its own (torch_config_load): no task there.
 int checkpoint_load(Model *m, const char *path, char **train_state, char *err);
+// The same with the all_config.yaml of a torch checkpoint given (NULL: the one in the
+// checkpoint's folder); a config given with a safetensors file is an error.
+int checkpoint_load_config(Model *m, const char *path, const char *config, char **train_state, char *err);
 
 #endif
