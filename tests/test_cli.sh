@@ -49,7 +49,7 @@ check "data --no-augment: 800 rows" [ "$(lines "$T/DN/train.txt")" -eq 800 ]
 check "data: --out creates missing parents ($(cat "$T/err"))" [ -f "$T/nest/ed/out/test.txt" ]
 expect_fail "data: unknown split" "bogus|split" "$TRM" data nqueens --split bogus --seed 1 --out "$T/X"
 check "data: unknown split left a directory" [ ! -e "$T/X" ]
-expect_fail "data: unknown data set" "sudoku" "$TRM" data sudoku --out "$T/X"
+expect_fail "data: unknown data set" "tetris" "$TRM" data tetris --out "$T/X"
 check "data: unknown data set left a directory" [ ! -e "$T/X" ]
 expect_fail "data: no --out" "--out" "$TRM" data nqueens --split paper
 : > "$T/afile"
@@ -318,7 +318,7 @@ expect_fail "train: unknown answer" "--answer|best" "$TRM" train --data "$S" --a
 expect_fail "train: unknown precision" "--precision|fp8" "$TRM" train --data "$S" --precision fp8 --steps 1 --out "$B/run"
 expect_fail "eval: unknown precision" "--precision|fp16" "$TRM" eval --model "$M" --data "$S/test.txt" --precision fp16
 expect_fail "bench: unknown precision" "--precision|tf32" "$TRM" bench --precision tf32
-expect_fail "train: unknown task" "sudoku" "$TRM" train --task sudoku --steps 1 --out "$B/run"
+expect_fail "train: unknown task" "tetris" "$TRM" train --task tetris --steps 1 --out "$B/run"
 check "train: argument errors left a run directory" [ ! -e "$B/run" ]
 expect_fail "option without a value" "--model" "$TRM" eval --data "$S/test.txt" --model
 expect_fail "positional argument" "stray" "$TRM" eval --model "$M" stray

@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "nn/loss.h"
+#include "tasks/maze.h"
 #include "tasks/nqueens.h"
+#include "tasks/sudoku.h"
 #include "test.h"
 #include "train/targets.h"
 
@@ -141,8 +143,96 @@ static void test_answer_closest(void) {
     CHECK(answer_closest(LOSS_SOFTMAX, logits, sol[0], NQ_SOLUTIONS, NQ_CELLS, 3, logp) == 0, "ties: the first");
 }
 
+// Solver targets on one example of L cells: frame t reveals the first floor(t|D|/N)
+// cells of the task's order, keeps earlier reveals, is strictly closer to the answer
+// whenever it reveals more, and frame N is the answer. Returns the frames [N + 1][L]
+// (frame 0: the input) for task-specific checks.
+static int32_t *solver_frames(const Task *task, const uint8_t *in8, const uint8_t *lab8, int Lx, int *order) {
+    int32_t *input = calloc((size_t)Lx, sizeof(int32_t)), *label = calloc((size_t)Lx, sizeof(int32_t));
+    int32_t *frames = malloc(sizeof(int32_t) * Lx * (N + 1));
+    for (int i = 0; i < Lx; i++) input[i] = in8[i], label[i] = lab8[i];
+    TargetPath p = { malloc(sizeof(int) * Lx), malloc(sizeof(float) * Lx), malloc(sizeof(int) * Lx), 0 };
+    target_path_solver(&p, task, input, label, Lx);
+    int k = task->solver_order(in8, lab8, order), nd = 0, ranked = 1, kept = 1, closer = 1;
+    for (int i = 0; i < Lx; i++) nd += in8[i] != lab8[i];
+    for (int j = 0; j < k; j++) ranked &= p.rank[order[j]] == j;
+    CHECK(p.n_diff == nd && k == nd && ranked, "%s: |D| %d, the solver lists %d, ranks follow its order: %d", task->name,
+          p.n_diff, k, ranked);
+    memcpy(frames, input, sizeof(int32_t) * Lx);
+    for (int t = 1; t <= N; t++) {
+        int32_t *f = frames + t * Lx, *prev = f - Lx;
+        target_frame(f, TARGETS_SOLVER, &p, input, label, Lx, t, N);
+        int revealed = 0, prefix = 1, dprev = 0, dnow = 0;
+        for (int i = 0; i < Lx; i++) {
+            revealed += f[i] != input[i];
+            kept &= prev[i] == input[i] || f[i] == prev[i];
+            dprev += prev[i] != label[i], dnow += f[i] != label[i];
+        }
+        for (int j = 0; j < k; j++) prefix &= (j < t * nd / N) == (f[order[j]] == label[order[j]]);
+        CHECK(revealed == t * nd / N && prefix, "%s frame %d: %d cells revealed (expected %d), the solver's first: %d",
+              task->name, t, revealed, t * nd / N, prefix);
+        if (t * nd / N > (t - 1) * nd / N) closer &= dnow < dprev;
+    }
+    CHECK(kept && closer, "%s: frames keep earlier reveals (%d) and get strictly closer (%d)", task->name, kept, closer);
+    CHECK(!memcmp(frames + N * Lx, label, sizeof(int32_t) * Lx), "%s: frame N is the answer", task->name);
+    free(p.rank); free(p.u); free(p.tok); free(input); free(label);
+    return frames;
+}
+
+// Sudoku: the solver's first wave is every naked single of the puzzle (a blank that only
+// one digit fits), so the order starts with them and frame 1 reveals them first.
+static void test_solver_sudoku(void) {
+    static const char *P = "39.21.5...78.3...6621.8.......5.8.94.5.....2..3.6.1....431627...1685...9.8..941..";
+    static const char *S = "394216578578439216621785943162578394857943621439621857943162785216857439785394162";
+    uint8_t in[81], lab[81];
+    char err[ERR_LEN];
+    if (TASK_SUDOKU.parse(P, 81, in, err) || TASK_SUDOKU.parse(S, 81, lab, err)) die("%s", err);
+    int order[81], naked = 0, first = 1;
+    bool single[81];
+    for (int i = 0; i < 81; i++) {
+        unsigned used = 0;           // the digit tokens cell i sees in its row, column and box
+        for (int j = 0; j < 81; j++)
+            if (in[j] != SUDOKU_BLANK && (j / 9 == i / 9 || j % 9 == i % 9 || (j / 27 == i / 27 && j % 9 / 3 == i % 9 / 3)))
+                used |= 1u << in[j];
+        single[i] = in[i] == SUDOKU_BLANK && __builtin_popcount(~used & 0x7fcu) == 1;
+        naked += single[i];
+    }
+    int32_t *f = solver_frames(&TASK_SUDOKU, in, lab, 81, order);
+    for (int j = 0; j < naked; j++) first &= single[order[j]];
+    CHECK(naked > 0 && first, "sudoku: the order starts with the puzzle's %d naked singles (%d)", naked, first);
+    free(f);
+    CHECK(TASK_NQUEENS.solver_order == NULL, "N-Queens has no solver order");
+}
+
+// Maze: each frame's path cells are the ones nearest S: the revealed path grows from S.
+static void test_solver_maze(void) {
+    Rng r;
+    rng_seed(&r, 8);
+    uint8_t in[144], lab[144];
+    char err[ERR_LEN];
+    if (maze_generate(&r, 12, 30, in, lab, err)) die("%s", err);
+    const Task *t = maze_task(12);
+    int order[144], dist[144];
+    int32_t *f = solver_frames(t, in, lab, 144, order);
+    maze_shortest(in, 12, dist);
+    int grows = 1;
+    for (int s = 1; s <= N; s++) {
+        int far = -1, near = 1 << 30;    // the farthest revealed and the nearest hidden path cell
+        for (int i = 0; i < 144; i++)
+            if (lab[i] == MAZE_PATH) {
+                if (f[s * 144 + i] == MAZE_PATH) far = MAX(far, dist[i]);
+                else near = MIN(near, dist[i]);
+            }
+        grows &= far < near;
+    }
+    CHECK(grows, "maze frames reveal the path from S outward");
+    free(f);
+}
+
 int main(void) {
     test_linear();
+    test_solver_sudoku();
+    test_solver_maze();
     test_corruption();
     test_completions();
     test_answer_closest();

@@ -6,12 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "eval/arc_solve.h"
 #include "tasks/arc_render.h"
 
-#define SOLVE_USAGE "usage: trm solve --model M < puzzles.txt > answers.txt\n" \
+#define SOLVE_USAGE "usage: trm solve --model M < puzzles.txt > answers.txt   (N-Queens, Sudoku, maze: one per line)\n" \
                     "       trm solve --task arc --model M TASK.json | CHALLENGES.json --all|--id TASK [options]"
 
 // Read puzzles from stdin, one per line; nothing is printed unless every line parses.
@@ -56,8 +57,14 @@ static int solve_lines(LoadedModel *lm, const InferOptions *io) {
     evaluate(&lm->m, lm->task, &ds, io, &r, pred, NULL);
     uint8_t *answer = xmalloc(L);
     char *text = xmalloc(L + 1);
+    bool draw = lm->task->draw && isatty(fileno(stdout));   // a grid on a terminal, one line for programs
     for (int i = 0; i < ds.n; i++) {
         for (int k = 0; k < L; k++) answer[k] = (uint8_t)pred[(size_t)i * L + k];
+        if (draw) {
+            printf("%s", i ? "\n" : "");
+            lm->task->draw(stdout, answer);
+            continue;
+        }
         lm->task->format(answer, text);
         printf("%s\n", text);
     }
@@ -248,12 +255,13 @@ int cmd_solve(int argc, char **argv) {
     if (rc) return rc;
     a.o.adapt_steps = adapt >= 0 ? adapt : 48;
     a.o.seed = (uint32_t)seed;
-    if (task && !task_find(task)) return fail("--task: unknown task '%s' (nqueens, arc)", task);
+    if (task && !task_find(task)) return fail("--task: unknown task '%s' (nqueens, arc, sudoku, maze, maze-N)", task);
     if ((a.out && check_out_path(a.out)) || (a.svg && check_out_path(a.svg))) return 1;
     LoadedModel lm;
     if ((rc = infer_setup(&lm, &io, model, feed, threads, precision, NULL, NULL))) return rc;
     bool arc = !strcmp(lm.task->name, "arc");
-    if (task && strcmp(task, lm.task->name)) rc = fail("--task %s: %s is a %s model", task, model, lm.task->name);
+    const Task *want = task ? task_find(task) : NULL;     // --task maze fits a maze of any size
+    if (want && want != lm.task && !(want->sized && want->sized(lm.task->seq_len) == lm.task)) rc = fail("--task %s: %s is a %s model", task, model, lm.task->name);
     else if (arc && !a.file) rc = fail("an ARC model solves a task file: trm solve --task arc --model M TASK.json");
     else if (!arc && (a.file || a.out || a.svg || a.solutions || a.all || a.id))
         rc = fail("a task file, --out, --svg, --solutions, --all and --id are for ARC models (%s is a %s model)", model,

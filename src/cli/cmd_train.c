@@ -18,21 +18,44 @@ static int load_split(const Task *t, const char *dir, const char *name, Dataset 
     return dataset_load(t, path, ds, err);
 }
 
-// The defaults that differ by task: N-Queens keeps the recipe of docs/results.md; ARC
-// starts from the official ARC runs (trm-reference.md 10: AdamATan2, lr 1e-4, puzzle lr
-// 1e-2, warm-up 2000, batch 768, EMA 0.999, TRM with n = 4).
-typedef struct { const char *opt; double lr, ema; long warmup; int batch, trm_n; } TaskDefaults;
+// The defaults that differ by task (one row each; maze-N takes the maze row). N-Queens
+// keeps the recipe of docs/results.md; ARC, Sudoku and Maze start from the official runs
+// (trm-reference.md 10): AdamATan2, lr 1e-4, warm-up 2000, batch 768, EMA 0.999; ARC
+// with puzzle lr 1e-2, weight decay 0.1 and TRM n = 4; Sudoku with weight decay 1.0 (on
+// the puzzle row too), puzzle lr 1e-4 and the MLP mixer (mlp_t, the 87.4% model), n = 6;
+// Maze the same with attention and n = 4.
+typedef struct {
+    const char *task, *opt, *mixer;
+    double lr, wd, puzzle_lr, puzzle_wd, ema;
+    long warmup;
+    int batch, trm_n;
+} TaskDefaults;
+
+static const TaskDefaults TASK_DEFAULTS[] = {
+    //  task       opt           mixer        lr    wd   puzzle lr, wd  EMA    warm-up batch  n
+    { "nqueens", "adamw",      "attention", 1e-3, 0.1, 1e-2, 0.1, 0,     100,  128, 0 },
+    { "arc",     "adam-atan2", "attention", 1e-4, 0.1, 1e-2, 0.1, 0.999, 2000, 768, 4 },
+    { "sudoku",  "adam-atan2", "mlp",       1e-4, 1.0, 1e-4, 1.0, 0.999, 2000, 768, 6 },
+    { "maze",    "adam-atan2", "attention", 1e-4, 1.0, 1e-4, 1.0, 0.999, 2000, 768, 4 },
+};
 
 static TaskDefaults task_defaults(const Task *t) {
-    if (!strcmp(t->name, "arc")) return (TaskDefaults){ "adam-atan2", 1e-4, 0.999, 2000, 768, 4 };
-    return (TaskDefaults){ "adamw", 1e-3, 0, 100, 128, 0 };
+    for (size_t i = 0; i < sizeof TASK_DEFAULTS / sizeof *TASK_DEFAULTS; i++) {
+        size_t k = strlen(TASK_DEFAULTS[i].task);
+        if (!strncmp(t->name, TASK_DEFAULTS[i].task, k) && (!t->name[k] || t->name[k] == '-')) return TASK_DEFAULTS[i];
+    }
+    return TASK_DEFAULTS[0];
 }
 
 // The official dataset directory: DIR/train (and DIR/test, or for ARC the evaluator's
 // test split, identifiers and test_puzzles.json).
-static int load_official(const Task *task, const char *dir, Dataset *train, Dataset *test, ArcEvalData *arc,
+static int load_official(const Task **taskp, const char *dir, Dataset *train, Dataset *test, ArcEvalData *arc,
                          ArcEvalData *arc_valid, DatasetMeta *meta, char *err) {
     if (dataset_dir_load(dir, "train", train, meta, err)) return -1;
+    // A family of grid sizes (maze) trains the member that fits the data (maze-12).
+    if ((*taskp)->sized && (*taskp)->seq_len != meta->seq_len && (*taskp)->sized(meta->seq_len))
+        *taskp = (*taskp)->sized(meta->seq_len);
+    const Task *task = *taskp;
     char *where = path_join(dir, "train/dataset.json");
     int rc = 0;
     if (meta->vocab_size != task->vocab)
@@ -107,43 +130,43 @@ static int load_best(Trainer *t, const char *out, char *err) {
 int cmd_train(int argc, char **argv) {
     const char *task_name = "nqueens", *data = NULL, *method = "dis", *preset = "compact", *out = NULL;
     const char *opt = NULL, *targets = "linear", *feed = "input", *split = "paper", *loss = "stablemax";
-    const char *mixer = "attention", *answer = "stored", *precision = "fp32", *until = NULL, *keep = "last";
+    const char *mixer = NULL, *answer = "stored", *precision = "fp32", *until = NULL, *keep = "last";
     uint64_t seed = 0, data_seed = 42;
     long patience = 0;
     int batch = 0, threads = 0, N_sup = 0, T = 0, n = 0, eval_num_aug = -1;
     long steps = 0, eval_every = 0, warmup = -1, log_every = 20, direct_steps = 0;
-    double minutes = 0, epochs = 0, lr = 0, wd = 0.1, beta2 = 0.95, puzzle_lr = 1e-2, puzzle_wd = 0.1, ema = -1;
+    double minutes = 0, epochs = 0, lr = 0, wd = -1, beta2 = 0.95, puzzle_lr = -1, puzzle_wd = -1, ema = -1;
     double min_ratio = 1.0, explore = 0.1;
     bool resume = false, step_weights = false, quiet = false;
     ArgSpec spec[] = {
-        { "task", ARG_STR, &task_name, "task: nqueens | arc", 0, 0 },
+        { "task", ARG_STR, &task_name, "task: nqueens | arc | sudoku | maze (maze-N: N x N mazes; maze picks N from --data)", 0, 0 },
         { "data", ARG_STR, &data, "data directory: train.txt and test.txt, or the official layout (trm data; "
                                   "required for arc; nqueens default: generate)", 0, 0 },
         { "split", ARG_STR, &split, "when generating: paper | dedup", 0, 0 },
         { "data-seed", ARG_U64, &data_seed, "when generating: the generator's seed", 0, 0 },
         { "method", ARG_STR, &method, "dis | trm", 0, 0 },
         { "preset", ARG_STR, &preset, "compact (d 256, 1 layer) | medium (d 512, 2 layers)", 0, 0 },
-        { "mixer", ARG_STR, &mixer, "token mixing: attention | mlp (MLP over the sequence, TRM's mlp_t)", 0, 0 },
+        { "mixer", ARG_STR, &mixer, "token mixing: attention | mlp (MLP over the sequence, TRM's mlp_t; default: sudoku mlp, else attention)", 0, 0 },
         { "N-sup", ARG_INT, &N_sup, "supervision steps (default: 6 for dis, 16 for trm)", 0, 1024 },
         { "T", ARG_INT, &T, "cycles per step (default: 1 for dis, 3 for trm)", 0, 64 },
-        { "n", ARG_INT, &n, "latent updates per cycle (default: 2 for dis, 6 for trm)", 0, 64 },
+        { "n", ARG_INT, &n, "latent updates per cycle (default: 2 for dis; 6 for trm, 4 on arc and maze)", 0, 64 },
         { "out", ARG_STR, &out, "run directory: model.safetensors, state.safetensors, metrics.jsonl", 0, 0 },
-        { "batch", ARG_INT, &batch, "examples per batch (default: nqueens 128, arc 768)", 1, 65536 },
+        { "batch", ARG_INT, &batch, "examples per batch (default: nqueens 128, arc, sudoku, maze 768)", 1, 65536 },
         { "steps", ARG_LONG, &steps, "stop after this many optimizer steps (0: no limit)", 0, 1e12 },
         { "epochs", ARG_DOUBLE, &epochs, "stop after this many passes over the training rows", 0, 1e9 },
         { "minutes", ARG_DOUBLE, &minutes, "stop after this much training time", 0, 1e7 },
-        { "opt", ARG_STR, &opt, "adamw | adam-atan2 (default: nqueens adamw, arc adam-atan2)", 0, 0 },
-        { "lr", ARG_DOUBLE, &lr, "learning rate after warm-up (default: nqueens 1e-3, arc 1e-4)", 0, 10 },
-        { "wd", ARG_DOUBLE, &wd, "decoupled weight decay", 0, 100 },
+        { "opt", ARG_STR, &opt, "adamw | adam-atan2 (default: nqueens adamw, else adam-atan2)", 0, 0 },
+        { "lr", ARG_DOUBLE, &lr, "learning rate after warm-up (default: nqueens 1e-3, else 1e-4)", 0, 10 },
+        { "wd", ARG_DOUBLE, &wd, "decoupled weight decay (default: sudoku, maze 1.0, else 0.1)", 0, 100 },
         { "beta2", ARG_DOUBLE, &beta2, "second-moment decay (beta1 is 0.9)", 0, 1 },
-        { "warmup", ARG_LONG, &warmup, "linear warm-up steps (default: nqueens 100, arc 2000)", 0, 1e12 },
+        { "warmup", ARG_LONG, &warmup, "linear warm-up steps (default: nqueens 100, else 2000)", 0, 1e12 },
         { "min-ratio", ARG_DOUBLE, &min_ratio, "cosine decay to lr*min-ratio over the run (--steps, --epochs or "
                                                "--minutes; 1: constant)", 0, 1 },
-        { "puzzle-lr", ARG_DOUBLE, &puzzle_lr, "sign-SGD learning rate of the puzzle embedding (same warm-up)", 0, 10 },
-        { "puzzle-wd", ARG_DOUBLE, &puzzle_wd, "decoupled weight decay of the puzzle embedding rows", 0, 100 },
-        { "ema", ARG_DOUBLE, &ema, "EMA rate of the weights (0: off; default: nqueens 0, arc 0.999 as official)", 0, 1 },
+        { "puzzle-lr", ARG_DOUBLE, &puzzle_lr, "sign-SGD learning rate of the puzzle embedding, same warm-up (default: sudoku, maze 1e-4, else 1e-2)", 0, 10 },
+        { "puzzle-wd", ARG_DOUBLE, &puzzle_wd, "decoupled weight decay of the puzzle embedding rows (default: sudoku, maze 1.0, else 0.1)", 0, 100 },
+        { "ema", ARG_DOUBLE, &ema, "EMA rate of the weights (0: off; default: nqueens 0, else 0.999 as official)", 0, 1 },
         { "loss", ARG_STR, &loss, "stablemax (official) | softmax cross-entropy", 0, 0 },
-        { "targets", ARG_STR, &targets, "DIS targets: linear | mask | replace | answer (control)", 0, 0 },
+        { "targets", ARG_STR, &targets, "DIS targets: linear | mask | replace | answer (control) | solver (sudoku, maze: the cells in a solver's order)", 0, 0 },
         { "feed", ARG_STR, &feed, "DIS tokens at steps t > 1: input | pred", 0, 0 },
         { "answer", ARG_STR, &answer, "target answer: stored | closest (the correct answer the model finds most likely)", 0, 0 },
         { "step-weights", ARG_FLAG, &step_weights, "DIS: linearly increasing step weights", 0, 0 },
@@ -163,7 +186,7 @@ int cmd_train(int argc, char **argv) {
         { "resume", ARG_FLAG, &resume, "continue from OUT/state.safetensors", 0, 0 },
         { "quiet", ARG_FLAG, &quiet, "no progress line", 0, 0 },
     };
-    int rc = parse_or_help(argc, argv, "usage: trm train --task nqueens|arc [--data DIR] --method dis|trm --preset compact --out DIR [options]",
+    int rc = parse_or_help(argc, argv, "usage: trm train --task nqueens|arc|sudoku|maze [--data DIR] --method dis|trm --preset compact --out DIR [options]",
                            spec, sizeof spec / sizeof *spec);
     if (rc) return rc;
     char err[ERR_LEN];
@@ -176,6 +199,10 @@ int cmd_train(int argc, char **argv) {
     if (ema < 0) ema = td.ema;
     if (warmup < 0) warmup = td.warmup;
     if (!batch) batch = td.batch;
+    if (wd < 0) wd = td.wd;
+    if (puzzle_lr < 0) puzzle_lr = td.puzzle_lr;
+    if (puzzle_wd < 0) puzzle_wd = td.puzzle_wd;
+    if (!mixer) mixer = td.mixer;
     if (!n && !strcmp(method, "trm")) n = td.trm_n;
     TrainOptions o;
     train_defaults(&o, !strcmp(method, "trm") ? METHOD_TRM : METHOD_DIS);
@@ -183,7 +210,9 @@ int cmd_train(int argc, char **argv) {
     if (!strcmp(opt, "adamw")) o.opt.kind = OPT_ADAMW;
     else if (!strcmp(opt, "adam-atan2")) o.opt.kind = OPT_ADAM_ATAN2;
     else return fail("--opt: '%s' (expected adamw or adam-atan2)", opt);
-    if (target_kind_parse(targets, &o.targets)) return fail("--targets: '%s' (expected linear, mask, replace or answer)", targets);
+    if (target_kind_parse(targets, &o.targets)) return fail("--targets: '%s' (expected linear, mask, replace, answer or solver)", targets);
+    if (o.targets == TARGETS_SOLVER && !task->solver_order)
+        return fail("--targets solver: task %s has no solver (sudoku and maze have)", task->name);
     if (feed_parse(feed, &o.feed)) return fail("--feed: '%s' (expected input or pred)", feed);
     if (!strcmp(answer, "closest")) o.answer = ANSWER_CLOSEST;
     else if (strcmp(answer, "stored")) return fail("--answer: '%s' (expected stored or closest)", answer);
@@ -222,7 +251,7 @@ int cmd_train(int argc, char **argv) {
     DatasetMeta meta = { .seq_len = task->seq_len, .num_puzzle_identifiers = 1 };
     ArcEvalData arc = {0}, arc_valid = {0};
     if (data && dataset_dir_exists(data, "train")) {
-        if (load_official(task, data, &train, &test, &arc, &arc_valid, &meta, err)) rc = fail("%s", err);
+        if (load_official(&task, data, &train, &test, &arc, &arc_valid, &meta, err)) rc = fail("%s", err);
         DatasetMeta vm;
         if (!rc && !arc.rows.n && dataset_dir_exists(data, "valid") && dataset_dir_load(data, "valid", &valid, &vm, err))
             rc = fail("%s", err);

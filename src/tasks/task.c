@@ -1,7 +1,9 @@
 // task.c: the task registry and the text dataset files shared by every task.
 #include "task.h"
 #include "arc.h"
+#include "maze.h"
 #include "nqueens.h"
+#include "sudoku.h"
 #include "io/npy.h"
 
 #include <errno.h>
@@ -14,13 +16,15 @@
 static const Task *const TASKS[] = {
     &TASK_NQUEENS,
     &TASK_ARC,
+    &TASK_SUDOKU,
+    &TASK_MAZE,
 };
 
 const Task *task_find(const char *name) {
     if (!name) return NULL;
     for (size_t i = 0; i < sizeof TASKS / sizeof TASKS[0]; i++)
         if (strcmp(TASKS[i]->name, name) == 0) return TASKS[i];
-    return NULL;
+    return maze_task_named(name);     // "maze-12": mazes of another size
 }
 
 Dataset dataset_alloc(int64_t n, int seq_len) {

@@ -5,6 +5,8 @@
 #ifndef TRM_TASK_H
 #define TRM_TASK_H
 
+#include <stdio.h>
+
 #include "common.h"
 
 // A set of examples, tokens as the network sees them. Label token 0 (PAD) means
@@ -52,6 +54,16 @@ typedef struct Task {
     // Training can then aim at the answer the model is closest to (--answer closest).
     int (*completions)(const uint8_t *input, uint8_t *out, int max);
     int max_completions;
+    // Optional: the answer drawn for a terminal (solve; NULL: the one-line text format).
+    void (*draw)(FILE *f, const uint8_t *tokens);
+    // Optional, on the task that names a family of grid sizes ("maze"): the member whose
+    // sequences have seq_len tokens, NULL if none. `trm train --task maze` on 12 x 12
+    // data trains "maze-12"; the members themselves (maze-12) have none.
+    const struct Task *(*sized)(int seq_len);
+    // Optional (--targets solver): the cells where input and label differ, in the order a
+    // solver fixes them (Sudoku: constraint propagation; maze: the path from S); writes
+    // order[0..k) and returns k.
+    int (*solver_order)(const uint8_t *input, const uint8_t *label, int *order);
 } Task;
 
 const Task *task_find(const char *name);      // NULL if unknown

@@ -11,12 +11,13 @@ int target_kind_parse(const char *s, TargetKind *k) {
     else if (!strcmp(s, "mask")) *k = TARGETS_MASK;
     else if (!strcmp(s, "replace")) *k = TARGETS_REPLACE;
     else if (!strcmp(s, "answer")) *k = TARGETS_ANSWER;
+    else if (!strcmp(s, "solver")) *k = TARGETS_SOLVER;
     else return -1;
     return 0;
 }
 
 const char *target_kind_name(TargetKind k) {
-    static const char *names[] = { "linear", "mask", "replace", "answer" };
+    static const char *names[] = { "linear", "mask", "replace", "answer", "solver" };
     return names[k];
 }
 
@@ -40,13 +41,38 @@ void target_path_draw(TargetPath *p, Rng *r, const int32_t *input, const int32_t
     free(cells);
 }
 
+static bool in_diff(const int32_t *input, const int32_t *label, int i) {
+    return label[i] != IGNORE_LABEL && label[i] != input[i];
+}
+
+void target_path_solver(TargetPath *p, const Task *task, const int32_t *input, const int32_t *label, int L) {
+    uint8_t *in = xmalloc((size_t)L), *lab = xmalloc((size_t)L);
+    int *order = xmalloc(sizeof(int) * (size_t)L), nd = 0, rest = 0;
+    for (int i = 0; i < L; i++) {   // the hook sees tokens; an ignored cell keeps its input
+        in[i] = (uint8_t)input[i];
+        lab[i] = (uint8_t)(label[i] == IGNORE_LABEL ? input[i] : label[i]);
+        p->rank[i] = -1;
+    }
+    int k = task->solver_order(in, lab, order);
+    for (int j = 0; j < k; j++)
+        if (order[j] >= 0 && order[j] < L && in_diff(input, label, order[j]) && p->rank[order[j]] < 0)
+            p->rank[order[j]] = nd++;
+    for (int i = 0; i < L; i++)     // cells of D the solver did not list, then the others
+        if (p->rank[i] < 0 && in_diff(input, label, i)) p->rank[i] = nd++;
+    for (int i = 0; i < L; i++)
+        if (p->rank[i] < 0) p->rank[i] = nd + rest++;
+    for (int i = 0; i < L; i++) p->u[i] = 0, p->tok[i] = input[i];
+    p->n_diff = nd;
+    free(in), free(lab), free(order);
+}
+
 void target_frame(int32_t *out, TargetKind kind, const TargetPath *p, const int32_t *input,
                   const int32_t *label, int L, int t, int N) {
     if (kind == TARGETS_ANSWER) {
         memcpy(out, label, sizeof(int32_t) * L);
         return;
     }
-    if (kind == TARGETS_LINEAR) {
+    if (kind == TARGETS_LINEAR || kind == TARGETS_SOLVER) {
         long revealed = (long)t * p->n_diff / N;   // floor(t |D| / N): linear in t
         for (int i = 0; i < L; i++) out[i] = p->rank[i] < revealed ? label[i] : input[i];
         for (int i = 0; i < L; i++) if (label[i] == IGNORE_LABEL) out[i] = IGNORE_LABEL;

@@ -8,6 +8,7 @@
 #include "common.h"
 #include "nn/config.h"
 #include "rng.h"
+#include "tasks/task.h"
 
 typedef enum {
     TARGETS_LINEAR,    // released code: the cells where input and answer differ, in a random
@@ -16,9 +17,12 @@ typedef enum {
                        // probability 1 - t/N
     TARGETS_REPLACE,   // paper Eq. 22, replacement: ... replaced by a random token in [1, V)
     TARGETS_ANSWER,    // control: every step toward y* (deep supervision without halting)
+    TARGETS_SOLVER,    // the programmable edits the DIS paper names and leaves untried: the
+                       // cells of D in the order the task's solver fixes them (Sudoku:
+                       // singles first; maze: the path from S), frame t the first floor(t|D|/N)
 } TargetKind;
 
-int target_kind_parse(const char *s, TargetKind *k);   // "linear" | "mask" | "replace" | "answer"
+int target_kind_parse(const char *s, TargetKind *k);   // "linear" | "mask" | "replace" | "answer" | "solver"
 const char *target_kind_name(TargetKind k);
 
 // The path of one example, drawn once when the example enters (so its N frames are
@@ -33,6 +37,10 @@ typedef struct {
 
 // labels use IGNORE_LABEL (-100) for cells without a target.
 void target_path_draw(TargetPath *p, Rng *r, const int32_t *input, const int32_t *label, int L, int V);
+// The solver's path of one example (TARGETS_SOLVER; the task has solver_order): the
+// cells of D ranked as task->solver_order lists them, any it leaves out after those.
+// No random draw.
+void target_path_solver(TargetPath *p, const Task *task, const int32_t *input, const int32_t *label, int L);
 // Frame t of N (1 <= t <= N) into out[L]; frame N is the label.
 void target_frame(int32_t *out, TargetKind kind, const TargetPath *p, const int32_t *input,
                   const int32_t *label, int L, int t, int N);

@@ -233,7 +233,10 @@ static void dis_batch(Trainer *t) {
         if (s == 1) {   // the answer, then the path toward it, are fixed at the first step
             choose_answers(t, m->logits);
             for (int b = 0; b < B; b++)
-                target_path_draw(&t->paths[b], &t->rng, t->input + b * L, t->label + b * L, L, V);
+                if (t->o.targets == TARGETS_SOLVER)
+                    target_path_solver(&t->paths[b], t->task, t->input + b * L, t->label + b * L, L);
+                else
+                    target_path_draw(&t->paths[b], &t->rng, t->input + b * L, t->label + b * L, L, V);
         }
         for (int b = 0; b < B; b++)
             target_frame(t->target + b * L, direct ? TARGETS_ANSWER : t->o.targets, &t->paths[b],
