@@ -31,9 +31,28 @@ for mode in $MODES; do
     NO_COLOR=1 "$TRM" solve --task arc --model "$MODEL" "$OUT/challenges.json" --all --solutions "$OUT/solutions.json" \
         --out "$OUT/$mode.json" $opt "$@" > "$OUT/$mode.txt"
 done
-printf '| mode | tasks | pass@2 (official) | Kaggle pass@2 | solved | median s/task |\n|---|---|---|---|---|---|\n'
+# Below pass@2, how close the first attempts come: the share with the solution's shape, and
+# the cells right among those (a partial-credit view; ARC itself scores exact grids only).
+closeness() {
+    /usr/bin/python3 - "$OUT/$1.json" "$OUT/solutions.json" <<'PY'
+import json, sys
+sub, sol = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+n = shape = cells = right = 0
+for k, grids in sol.items():
+    for i, g in enumerate(grids):
+        a = sub[k][i]["attempt_1"]
+        n += 1
+        if len(a) == len(g) and len(a[0]) == len(g[0]):
+            shape += 1
+            cells += len(g) * len(g[0])
+            right += sum(x == y for ra, rg in zip(a, g) for x, y in zip(ra, rg))
+print(f"{shape / n:.3f} | {right / cells if cells else 0:.3f}")
+PY
+}
+printf '| mode | tasks | pass@2 (official) | Kaggle pass@2 | solved | attempt 1: shape right | its cells right | median s/task |\n|---|---|---|---|---|---|---|---|\n'
 for mode in $MODES; do
     line=$(grep '^[0-9]* tasks*: pass@2' "$OUT/$mode.txt")
     med=$(sed -n 's/^task .*, \([0-9.]*\) s$/\1/p' "$OUT/$mode.txt" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-    echo "$line" | sed -n "s/^\([0-9]*\) tasks*: pass@2 \([0-9.]*\) .*Kaggle \([0-9.]*\) .*, \([0-9]*\) solved$/| $mode | \1 | \2 | \3 | \4 | $med |/p"
+    close=$(closeness "$mode")
+    echo "$line" | sed -n "s/^\([0-9]*\) tasks*: pass@2 \([0-9.]*\) .*Kaggle \([0-9.]*\) .*, \([0-9]*\) solved$/| $mode | \1 | \2 | \3 | \4 | $close | $med |/p"
 done
