@@ -4,7 +4,7 @@
 # tests/fixtures/arc_official_builds.sha256), per-task folders, --max-grid, bad input; the
 # dataset directory's refusals at `trm train` and `trm eval`; a tiny ARC run (train, eval,
 # submission, saved outputs). Without ../shared/data the parts that need it are skipped
-# (one "arc_cli: SKIP" line each); everything else runs on small hand-made tasks.
+# (one "SKIP: arc_cli ..." line each); everything else runs on small hand-made tasks.
 # Run from the project root with TRM=path/to/trm (default build/trm).
 TRM=${TRM:-build/trm}
 case $TRM in /*) ;; *) TRM=$(pwd)/$TRM ;; esac
@@ -179,7 +179,7 @@ if [ $HAVE_KAGGLE -eq 1 ] && [ $HAVE_REF -eq 1 ]; then
         check "arc1-aug0: $f differs from the official builder's" cmp -s "$T/a0/$f" "$REF/$f"
     done
 else
-    echo "arc_cli: SKIP builder against reference/arc1-aug0: ../shared/data not found"
+    echo "SKIP: arc_cli builder against reference/arc1-aug0 (../shared/data not found)"
 fi
 
 SUMS=$ROOT/tests/fixtures/arc_official_builds.sha256
@@ -206,9 +206,9 @@ if [ $HAVE_KAGGLE -eq 1 ] && command -v sha256sum > /dev/null 2>&1; then
     check "kaggle arc1-aug8: --seed 43 still writes every file" [ -s "$T/arc1-aug8-43/test_puzzles.json" ]
     rm -rf "$T/arc1-aug8" "$T/arc1-aug8-43"
 elif [ $HAVE_KAGGLE -eq 1 ]; then
-    echo "arc_cli: SKIP sha256 of the official builds: sha256sum not found"
+    echo "SKIP: arc_cli sha256 of the official builds (no sha256sum)"
 else
-    echo "arc_cli: SKIP builder against the official sha256 sums: ../shared/data not found"
+    echo "SKIP: arc_cli builder against the official sha256 sums (../shared/data not found)"
 fi
 
 # --------------------------------------------------------------------------- per-task folders
@@ -249,7 +249,7 @@ if [ $HAVE_TASKS -eq 1 ]; then
     fi
     rm -rf "$T/whole0"
 else
-    echo "arc_cli: SKIP per-task folders of ARC-AGI-1: ../shared/data not found"
+    echo "SKIP: arc_cli per-task folders of ARC-AGI-1 (../shared/data not found)"
 fi
 
 # --------------------------------------------------------------------------- bad input
@@ -438,7 +438,7 @@ if command -v script > /dev/null 2>&1; then
         > "$S/tty.txt" 2> /dev/null < /dev/null
     check "solve seen: a terminal gets the ARC colours (24-bit)" grep -q "$(printf '\033')\[48;2;" "$S/tty.txt"
 else
-    echo "SKIP: solve in a terminal (no 'script' command)" >&2
+    echo "SKIP: arc_cli solve in a terminal (no 'script' command)" >&2
 fi
 
 printf '%s\n' '{"train": [{"input": [[1, 2]], "output": [[2, 1]]}, {"input": [[3, 4]], "output": [[4, 3]]}], "test": [{"input": [[5, 6]], "output": [[6, 5]]}]}' > "$S/eee5.json"

@@ -211,7 +211,7 @@ static void test_terminal(void) {
     int master;
     FILE *tty = open_pty(&master);
     if (!tty) {
-        printf("SKIP: no pseudo-terminal here; the terminal checks did not run\n");
+        printf("SKIP: arc_render terminal checks (no pseudo-terminal)\n");
         return;
     }
     unsetenv("COLUMNS");

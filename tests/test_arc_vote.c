@@ -273,7 +273,7 @@ static void test_add_errors(void) {
 static void test_reference_file(void) {
     const char *path = "../shared/data/reference/arc1-aug0/test_puzzles.json";
     if (access(path, R_OK) != 0) {
-        printf("arc_vote: SKIP reference test set (%s not found)\n", path);
+        printf("SKIP: arc_vote reference test set (%s not found)\n", path);
         return;
     }
     char err[ERR_LEN];

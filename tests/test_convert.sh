@@ -133,7 +133,7 @@ with zipfile.ZipFile(dst, "w") as zout:
         "$TRM" convert "$T/bad/global" --out "$T/bad/out.safetensors"
     check "convert: nothing written for a foreign global" [ ! -e "$T/bad/out.safetensors" ]
 else
-    echo "convert: SKIP rebuilt archives (no python3)"
+    echo "SKIP: convert rebuilt archives (no python3)"
 fi
 
 # --------------------------------------------------------------------------- tools/to_torch.py
@@ -150,7 +150,7 @@ sys.exit(0 if ok else 1)' "$T/tt/step_0" "$CK"
     eval_core "$T/e4.json" > "$T/c4"
     check "to_torch and back: the same results" cmp -s "$T/c1" "$T/c4"
 else
-    echo "convert: SKIP tools/to_torch.py (no torch for /usr/bin/python3)"
+    echo "SKIP: convert tools/to_torch.py (no torch for /usr/bin/python3)"
 fi
 
 echo "convert: $pass passed, $fail failed"

@@ -232,7 +232,7 @@ static void test_meta_format(void) {
         CHECK(files_equal(p, ref), "our dataset.json differs from %s", ref);
         CHECK(file_equals(ref, REF_JSON), "the hard-coded reference differs from %s", ref);
     } else {
-        printf("skipped: %s not present (byte comparison with the reference dataset.json)\n", ref);
+        printf("SKIP: dataset_dir byte comparison with the reference dataset.json (%s not found)\n", ref);
     }
     // Non-zero pad/blank ids and a mean with an exponent, read back by the loader's parser.
     DatasetMeta m2 = { .pad_id = 3, .blank_identifier_id = 2, .vocab_size = 256, .seq_len = 81,
@@ -297,7 +297,7 @@ static void check_reference_split(const char *split, int64_t rows, int64_t puzzl
 
 static void test_reference(void) {
     if (!exists(REF_DIR "/train/dataset.json") || !exists(REF_DIR "/test/dataset.json")) {
-        printf("skipped: %s not present (loading the reference ARC build)\n", REF_DIR);
+        printf("SKIP: dataset_dir loading the reference ARC build (%s not found)\n", REF_DIR);
         return;
     }
     CHECK(dataset_dir_exists(REF_DIR, "train") && dataset_dir_exists(REF_DIR, "test"), "reference exists");

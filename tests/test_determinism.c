@@ -148,7 +148,7 @@ static void test_method(Method method) {
 static void test_bf16(void) {
     char err[ERR_LEN] = "";
     if (set_matmul_precision(MATMUL_BF16, err)) {
-        printf("determinism: no AVX512-BF16 on this CPU, bf16 runs skipped (%s)\n", err);
+        printf("SKIP: determinism of bf16 runs (no AVX512-BF16: %s)\n", err);
         return;
     }
     Run a = train(METHOD_DIS, 1, 2), b = train(METHOD_DIS, 1, 2), d = train(METHOD_DIS, 1, 1);

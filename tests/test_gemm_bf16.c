@@ -151,7 +151,7 @@ int main(void) {
         CHECK(set_matmul_precision(MATMUL_BF16, err) == -1 && strstr(err, "AVX512-BF16"),
               "an unsupported CPU must refuse bf16: '%s'", err);
         CHECK(matmul_precision() == MATMUL_FP32, "precision changed after a refusal");
-        printf("gemm_bf16: this CPU has no AVX512-BF16; the kernel tests are skipped\n");
+        printf("SKIP: bf16 GEMM kernel tests (no AVX512-BF16)\n");
         return test_summary("gemm_bf16");
     }
     Rng rng;

@@ -182,7 +182,7 @@ static void check_reference(const char *name, NpyDtype dt, int ndim, const int64
 
 static void test_reference(void) {
     if (!exists(REF_DIR "all__inputs.npy") || !exists(REF_DIR "all__puzzle_indices.npy")) {
-        printf("test_npy: reference byte identity skipped: ../shared/data not found\n");
+        printf("SKIP: npy reference byte identity (../shared/data not found)\n");
         return;
     }
     NpyArray in, pi;

@@ -475,7 +475,7 @@ static void test_shared_data(void) {
     char path[256], err[ERR_LEN];
     snprintf(path, sizeof path, "%s/8_queens_test.txt", dir);
     if (access(path, R_OK) != 0) {
-        printf("# %s not found: community-file checks skipped\n", path);
+        printf("SKIP: nqueens community-file checks (%s not found)\n", path);
         return;
     }
     Dataset d;

@@ -47,7 +47,7 @@ if command -v sha256sum > /dev/null 2>&1; then
     check "every file as the official builders' ($(lines "$T/mismatch") differ)" [ ! -s "$T/mismatch" ]
     check "the fixture lists 4 builds x 13 files" [ "$(grep -c -v '^#' "$F/puzzle_official_builds.sha256")" -eq 52 ]
 else
-    echo "puzzles_cli: SKIP sha256 of the official builds: sha256sum not found"
+    echo "SKIP: puzzles_cli sha256 of the official builds (no sha256sum)"
 fi
 check "sudoku: 20 x 5 rows" [ "$(shape_of "$T/sudoku-sub12-aug4/train/all__inputs.npy")" = "60, 81" ]
 check "maze --aug: 8 views of 8 mazes" [ "$(shape_of "$T/maze-sub8-aug/train/all__inputs.npy")" = "64, 100" ]
@@ -65,7 +65,7 @@ if [ -f "$SHARED/train.csv" ] && [ -f "$SHARED/test_hard.csv" ]; then
     check "Sudoku-Extreme: 1,000 test puzzles" [ "$(shape_of "$T/extreme/test/all__inputs.npy")" = "1000, 81" ]
     check "Sudoku-Extreme: 200 validation puzzles" [ "$(shape_of "$T/extreme/valid/all__inputs.npy")" = "200, 81" ]
 else
-    echo "puzzles_cli: SKIP a Sudoku-Extreme build: ../shared/data/sudoku not found"
+    echo "SKIP: puzzles_cli a Sudoku-Extreme build (../shared/data/sudoku not found)"
 fi
 
 # ------------------------------------------------------------ the maze generator
@@ -146,7 +146,7 @@ if command -v script > /dev/null 2>&1; then
         > "$T/tty" 2> /dev/null < /dev/null
     check "solve sudoku: a terminal gets 9 x 9 grids" [ "$(grep -c -- '------+-------+------' "$T/tty")" -eq 6 ]
 else
-    echo "puzzles_cli: SKIP solve in a terminal (no 'script' command)"
+    echo "SKIP: puzzles_cli solve in a terminal (no 'script' command)"
 fi
 printf '%s\n' "$(printf '%s' "$Q" | cut -c 1-80)" > "$T/bad_puzzle.txt"
 IN=$T/bad_puzzle.txt

@@ -206,7 +206,7 @@ static void check_infer_path(const char *path, bool bf16) {
 static void bf16_pass(void) {
     char err[ERR_LEN] = "";
     if (set_matmul_precision(MATMUL_BF16, err)) {
-        printf("# bf16: %s; skipped\n", err);
+        printf("SKIP: reference bf16 pass (%s)\n", err);
         return;
     }
     worst_value = worst_grad = 0;

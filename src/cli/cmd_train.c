@@ -1,8 +1,11 @@
 // trm train: train a model with DIS or TRM on a task's data set.
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -127,6 +130,41 @@ static int load_best(Trainer *t, const char *out, char *err) {
     return rc;
 }
 
+// One run per folder: an exclusive flock(2) on OUT/.lock, held until the process exits
+// (the kernel drops it even after kill -9, so a stale file left behind is harmless).
+// Returns the descriptor, or -1 after fail().
+static int lock_out_dir(const char *out) {
+    char *path = path_join(out, ".lock");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) fail("%s: cannot open: %s", path, strerror(errno));
+    else if (flock(fd, LOCK_EX | LOCK_NB)) {
+        if (errno == EWOULDBLOCK) fail("%s: another trm train is running in this folder (%s is locked)", out, path);
+        else fail("%s: cannot lock: %s", path, strerror(errno));
+        close(fd);
+        fd = -1;
+    } else if (ftruncate(fd, 0) == 0) {
+        dprintf(fd, "%ld\n", (long)getpid());   // who holds it, for people; the lock is the flock
+    }
+    free(path);
+    return fd;
+}
+
+// SIGINT / SIGTERM: train_run saves at the next step boundary. The default action comes
+// back, so a second signal ends the process at once.
+static void on_stop_signal(int sig) {
+    train_stop_signal = sig;
+    signal(sig, SIG_DFL);
+}
+
+static void catch_stop_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 int cmd_train(int argc, char **argv) {
     const char *task_name = "nqueens", *data = NULL, *method = "dis", *preset = "compact", *out = NULL;
     const char *opt = NULL, *targets = "linear", *feed = "input", *split = "paper", *loss = "stablemax";
@@ -134,7 +172,7 @@ int cmd_train(int argc, char **argv) {
     uint64_t seed = 0, data_seed = 42;
     long patience = 0;
     int batch = 0, threads = 0, N_sup = 0, T = 0, n = 0, eval_num_aug = -1;
-    long steps = 0, eval_every = 0, warmup = -1, log_every = 20, direct_steps = 0;
+    long steps = 0, eval_every = 0, warmup = -1, log_every = 20, direct_steps = 0, skip_nonfinite = 0;
     double minutes = 0, epochs = 0, lr = 0, wd = -1, beta2 = 0.95, puzzle_lr = -1, puzzle_wd = -1, ema = -1;
     double min_ratio = 1.0, explore = 0.1;
     bool resume = false, step_weights = false, quiet = false;
@@ -185,6 +223,8 @@ int cmd_train(int argc, char **argv) {
         { "threads", ARG_INT, &threads, "threads (0: all cores)", 0, 1024 },
         { "resume", ARG_FLAG, &resume, "continue from OUT/state.safetensors", 0, 0 },
         { "quiet", ARG_FLAG, &quiet, "no progress line", 0, 0 },
+        { "skip-nonfinite", ARG_LONG, &skip_nonfinite, "skip up to this many optimizer steps with a NaN or inf loss "
+                                                       "or gradient (default 0: the first stops the run)", 0, 1e12 },
     };
     int rc = parse_or_help(argc, argv, "usage: trm train --task nqueens|arc|sudoku|maze [--data DIR] --method dis|trm --preset compact --out DIR [options]",
                            spec, sizeof spec / sizeof *spec);
@@ -224,7 +264,10 @@ int cmd_train(int argc, char **argv) {
     o.opt.lr = lr; o.opt.wd = wd; o.opt.beta2 = beta2; o.warmup = warmup; o.min_ratio = min_ratio;
     o.schedule_steps = steps; o.puzzle_lr = puzzle_lr; o.puzzle_wd = puzzle_wd; o.ema = ema; o.step_weights = step_weights; o.direct_steps = direct_steps;
     o.explore = explore; o.eval_every = eval_every; o.log_every = log_every; o.seed = seed;
-    o.out_dir = out; o.quiet = quiet;
+    o.out_dir = out; o.quiet = quiet; o.skip_nonfinite = skip_nonfinite;
+    // Test hook (tests/test_train_safety.sh): a NaN gradient at this optimizer step.
+    const char *poison = getenv("TRM_TEST_POISON_STEP");
+    if (poison) o.poison_step = atol(poison);
     o.metric = task->check ? "valid" : !strcmp(task->name, "arc") ? "pass@2" : "exact";
     o.patience = patience;
     if (strcmp(keep, "last") && strcmp(keep, "best")) return fail("--keep: '%s' (expected last or best)", keep);
@@ -297,6 +340,8 @@ int cmd_train(int argc, char **argv) {
         rc = fail("--until, --patience and --keep best select on a validation split, and %s has none (trm data "
                   "writes one)", data ? data : "the data");
     if (!rc) rc = make_out_dir(out);
+    int lock = rc ? -1 : lock_out_dir(out);
+    if (lock < 0) rc = 1;
     if (rc) {
         free(ids_json);
         dataset_free(&train);
@@ -319,7 +364,14 @@ int cmd_train(int argc, char **argv) {
                     (long long)train.n, (long long)train.num_groups, (long long)(test.n + arc.rows.n),
                     c.num_puzzle_ids, batch, cfg_calls_per_puzzle(&c));
         EvalResult r;
-        if (train_run(&t, &valid, &test, &r, err)) rc = fail("%s", err);
+        catch_stop_signals();
+        int tr = train_run(&t, &valid, &test, &r, err);
+        if (tr == TRAIN_INTERRUPTED) {
+            int sig = train_stop_signal;
+            fprintf(stderr, "train: stopped by %s at step %ld: %s/model.safetensors and state.safetensors saved; "
+                    "--resume continues\n", sig == SIGINT ? "SIGINT" : "SIGTERM", t.step, out);
+            rc = 128 + sig;    // the shell's status for a death by that signal, but after a clean save
+        } else if (tr) rc = fail("%s", err);
         else if (r.n) {
             cJSON *j = eval_result_json(&r);
             char *s = cJSON_Print(j);
@@ -331,6 +383,7 @@ int cmd_train(int argc, char **argv) {
     }
     trainer_free(&t);
     model_free(&m);
+    close(lock);
     free(ids_json);
     dataset_free(&train);
     dataset_free(&test);

@@ -189,6 +189,57 @@ double trainer_lr(const Trainer *t, double base) {
     return lr_at(t->step, base, t->o.warmup, schedule_total(t), t->o.min_ratio);
 }
 
+// ---------------------------------------------------------------------------------------
+// Divergence guard: one pass over the gradients per optimizer step (x * 0 is 0 for a
+// finite x and NaN otherwise, so one branch-free sum says whether a tensor is finite),
+// cheap next to the forward and backward passes.
+
+volatile sig_atomic_t train_stop_signal;
+
+static bool all_finite(const real *x, size_t n) {
+    double z = 0;
+    for (size_t i = 0; i < n; i++) z += (double)x[i] * 0.0;
+    return z == 0;
+}
+
+// The name of the first tensor whose gradient holds a NaN or inf, or NULL.
+static const char *nonfinite_grad(const Trainer *t) {
+    const Model *m = t->m;
+    const ParamTable *pt = &m->table;
+    for (int i = 0; i < pt->count; i++) {
+        const ParamSpec *p = &pt->spec[i];
+        if (p->kind == PARAM_DENSE && !all_finite(m->grads + p->offset, p->numel)) return p->name;
+        if (p->kind == PARAM_PUZZLE && m->p.puzzle &&
+            !all_finite(m->puzzle_grad, (size_t)t->carry.B * m->cfg.hidden)) return p->name;
+    }
+    return NULL;
+}
+
+// Before optimizer step t->step + 1: true to apply it. A non-finite loss or gradient is
+// skipped while --skip-nonfinite allows, else it stops the run (t->diverged); either
+// way the bad update never reaches the weights.
+static bool guard_step(Trainer *t, double loss) {
+    if (t->o.poison_step && !t->poisoned && t->step + 1 == t->o.poison_step) {
+        t->m->grads[0] = NAN;
+        t->poisoned = true;
+    }
+    char what[160];
+    const char *name = isfinite(loss) ? nonfinite_grad(t) : NULL;
+    if (isfinite(loss) && !name) return true;
+    if (name) snprintf(what, sizeof what, "non-finite gradient in '%s'", name);
+    else snprintf(what, sizeof what, "non-finite loss (%g)", loss);
+    if (t->skipped_nonfinite < t->o.skip_nonfinite) {
+        t->skipped_nonfinite++;
+        fprintf(stderr, "train: step %ld: %s; step skipped (%ld of --skip-nonfinite %ld)\n", t->step + 1, what,
+                t->skipped_nonfinite, t->o.skip_nonfinite);
+        return false;
+    }
+    err_set(t->diverged, "step %ld: %s; stopped before applying it, the last checkpoint kept (%ld step%s skipped; "
+            "--skip-nonfinite N skips such steps)", t->step + 1, what, t->skipped_nonfinite,
+            t->skipped_nonfinite == 1 ? "" : "s");
+    return false;
+}
+
 static void optimizer_step(Trainer *t) {
     Model *m = t->m;
     const TrainOptions *o = &t->o;
@@ -244,6 +295,7 @@ static void dis_batch(Trainer *t) {
         double w = t->o.step_weights ? 2.0 * s / (N + 1) : 1.0;
         LmLossStats ls = lm_loss(c->loss, m->logits, t->target, B, L, V, w / B, t->dlogits, NULL);
         model_backward(m, t->dlogits, NULL);
+        if (!guard_step(t, ls.loss)) break;    // the carry may be poisoned: drop the rest of the batch
         optimizer_step(t);
         argmax_rows(t->pred, m->logits, B * L, V);
         if (t->o.feed == FEED_PRED) memcpy(t->tokens, t->pred, sizeof(int32_t) * B * L);
@@ -276,6 +328,10 @@ static void trm_step(Trainer *t) {
     double q = bce_logits(m->q, 2, t->correct, B, 0.5 / B, t->dq);
     for (int b = 0; b < B; b++) t->dq[b * 2 + 1] = 0;      // no continue loss in TRM
     model_backward(m, t->dlogits, t->dq);
+    if (!guard_step(t, ls.loss + 0.5 * q)) {   // the carry may be poisoned: every row starts afresh
+        memset(t->halted, 1, B);
+        return;
+    }
     optimizer_step(t);
     // Halting: at N_sup steps, or when q_halt > 0; with probability `explore` a row must
     // first reach a random floor in [2, N_sup].
@@ -623,6 +679,7 @@ static void log_train(Trainer *t, double rate, bool tty, double seconds) {
     cJSON_AddNumberToObject(o, "lr", trainer_lr(t, t->o.opt.lr));
     cJSON_AddNumberToObject(o, "examples_per_s", rate);
     cJSON_AddNumberToObject(o, "elapsed_s", t->elapsed);
+    cJSON_AddNumberToObject(o, "skipped_nonfinite", t->skipped_nonfinite);
     append_jsonl(t->o.out_dir, o);
     cJSON_Delete(o);
     memset(a, 0, sizeof *a);
@@ -669,6 +726,27 @@ static int final_test(Trainer *t, const Dataset *test, bool selected_on_valid, E
     return 0;
 }
 
+// A diverged run: a record in metrics.jsonl, and nothing saved, so that the checkpoint
+// on disk stays the last good one.
+static int diverged(Trainer *t, char *err) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "diverged");
+    cJSON_AddNumberToObject(o, "step", t->step);
+    cJSON_AddNumberToObject(o, "skipped_nonfinite", t->skipped_nonfinite);
+    cJSON_AddStringToObject(o, "message", t->diverged);
+    append_jsonl(t->o.out_dir, o);
+    cJSON_Delete(o);
+    return err_set(err, "%s", t->diverged);
+}
+
+// SIGINT / SIGTERM: the statistics so far, then model and state at this step boundary,
+// from which --resume continues bit for bit.
+static int interrupted(Trainer *t, double rate, bool tty, double seconds, char *err) {
+    log_train(t, rate, tty, seconds);
+    if (tty && !t->o.quiet) fputc('\n', stderr);
+    return checkpoint(t, err) ? -1 : TRAIN_INTERRUPTED;
+}
+
 int train_run(Trainer *t, const Dataset *valid, const Dataset *test, EvalResult *final, char *err) {
     bool tty = isatty(2), has_valid = valid && valid->n;
     const Dataset *sel = has_valid ? valid : test;
@@ -688,6 +766,8 @@ int train_run(Trainer *t, const Dataset *valid, const Dataset *test, EvalResult 
         trainer_advance(t);
         double now = now_seconds();
         t->elapsed = base + (now - start);
+        if (t->diverged[0]) return diverged(t, err);
+        if (train_stop_signal) return interrupted(t, (t->examples - examples0) / fmax(now - start, 1e-9), tty, now - start, err);
         double rate = (t->examples - examples0) / fmax(now - start, 1e-9);
         if (t->step - since_log >= t->o.log_every || (tty && now - last_log > 1.0)) {
             log_train(t, rate, tty, now - start);

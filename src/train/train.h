@@ -8,6 +8,8 @@
 #ifndef TRM_TRAIN_H
 #define TRM_TRAIN_H
 
+#include <signal.h>
+
 #include "eval/eval.h"
 #include "nn/model.h"
 #include "nn/optim.h"
@@ -62,6 +64,11 @@ typedef struct {
     // the model files' train_state so that a model can find a task's rows (trm solve).
     const char *identifiers_json;
     bool quiet;
+    // Divergence guard: a NaN or inf in the loss or the gradients stops the run before the
+    // optimizer applies it (the checkpoint on disk stays the last good one); up to
+    // skip_nonfinite such steps are skipped instead (not applied, counted in metrics.jsonl).
+    long skip_nonfinite;
+    long poison_step;         // test hook: one NaN into the first dense gradient at this step (0 = off)
 } TrainOptions;
 
 void train_defaults(TrainOptions *o, Method method);
@@ -100,7 +107,15 @@ typedef struct {
     long best_step, evals_since_best;
     real *best;               // the evaluation weights of the best step [n_total] (keep_best)
     const char *stop_reason;  // why the run stopped early, or NULL
+    long skipped_nonfinite;   // optimizer steps not applied because of a NaN or inf
+    bool poisoned;            // the test hook fired
+    char diverged[ERR_LEN];   // set when a non-finite step stopped the run
 } Trainer;
+
+// Set by a signal handler (the signal number): train_run saves a checkpoint at the next
+// step boundary and returns TRAIN_INTERRUPTED.
+extern volatile sig_atomic_t train_stop_signal;
+#define TRAIN_INTERRUPTED 2
 
 // Model selection, one evaluation at a time: is `metric` at `step` the best so far
 // (strictly better: ties keep the earlier step)? And should the run stop: "until" (the
@@ -126,7 +141,9 @@ int trainer_load_state(Trainer *t, const char *path, char *err);
 // given; else on `test`, as older data sets have no validation split), select and stop on
 // it; then evaluate the selected checkpoint on `test`. Writes metrics.jsonl and
 // checkpoints into out_dir. Returns the test evaluation (caller frees), whose extra
-// fields say which checkpoint it is and why.
+// fields say which checkpoint it is and why. Returns 0, -1 with err (a diverged run:
+// err names the step and the tensor, nothing saved), or TRAIN_INTERRUPTED (after
+// train_stop_signal: model and state saved, no final evaluation).
 int train_run(Trainer *t, const Dataset *valid, const Dataset *test, EvalResult *final, char *err);
 
 #endif
