@@ -9,6 +9,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 #include <time.h>
 
 int err_set(char *err, const char *fmt, ...) {
@@ -145,4 +147,13 @@ char *path_join(const char *dir, const char *name) {
     char *p = xmalloc(n);
     snprintf(p, n, "%s/%s", dir, name);
     return p;
+}
+
+cJSON *read_json_file(const char *path, char *err) {
+    char *text = read_file(path, NULL, err);
+    if (!text) return NULL;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j) err_set(err, "%s: not valid JSON", path);
+    return j;
 }

@@ -50,6 +50,10 @@ int write_file_atomic(const char *path, const void *data, size_t n, char *err);
 
 // The whole file, NUL-terminated (n: its length without the NUL); NULL and err on failure.
 char *read_file(const char *path, size_t *n, char *err);
+// A whole file parsed as JSON (caller cJSON_Delete()s it); NULL with "path: not valid JSON"
+// or read_file's message in err.
+struct cJSON;
+struct cJSON *read_json_file(const char *path, char *err);
 // "dir/name", freshly allocated.
 char *path_join(const char *dir, const char *name);
 

@@ -29,15 +29,6 @@ static int task_from_json(const cJSON *j, const char *id, const char *path, ArcT
     return 0;
 }
 
-static cJSON *read_json(const char *path, char *err) {
-    char *text = read_file(path, NULL, err);
-    if (!text) return NULL;
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j) err_set(err, "%s: not valid JSON", path);
-    return j;
-}
-
 // The file name without directories and without ".json": the id of a single task file.
 static char *task_id_of(const char *path) {
     const char *b = strrchr(path, '/');
@@ -49,7 +40,7 @@ static char *task_id_of(const char *path) {
 
 // Kaggle solutions: {"<id>": [grid per test input]} fill the tasks' test outputs.
 static int merge_solutions(ArcTask *tasks, int n, const char *path, bool need, char *err) {
-    cJSON *s = read_json(path, err);
+    cJSON *s = read_json_file(path, err);
     if (!s) return -1;
     int rc = cJSON_IsObject(s) ? 0 : err_set(err, "%s: not a Kaggle solutions file ({\"<task>\": [grid, ...]})", path);
     char sub[ERR_LEN];
@@ -76,7 +67,7 @@ int arc_tasks_load(const char *path, const char *solutions, bool need_solutions,
                    bool *kaggle, char *err) {
     *tasks = NULL;
     *n = 0;
-    cJSON *j = read_json(path, err);
+    cJSON *j = read_json_file(path, err);
     if (!j) return -1;
     int rc = 0;
     const cJSON *train = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "train") : NULL;

@@ -314,12 +314,9 @@ int identifiers_load(const char *dir, char ***names, int64_t *n, char *err) {
     *names = NULL;
     *n = 0;
     char *path = path_join(dir, "identifiers.json");
-    char *text = read_file(path, NULL, err);
-    cJSON *o = text ? cJSON_Parse(text) : NULL;
-    free(text);
+    cJSON *o = read_json_file(path, err);
     int rc = 0;
-    if (!o && text) rc = err_set(err, "%s: not valid JSON", path);
-    else if (!o) rc = -1;
+    if (!o) rc = -1;
     else if (!cJSON_IsArray(o)) rc = err_set(err, "%s: not a JSON list of names", path);
     if (!rc) {
         int64_t count = cJSON_GetArraySize(o), i = 0;

@@ -64,12 +64,8 @@ typedef struct {
 // ---------------------------------------------------------------- reading
 
 static int read_json(const char *path, cJSON **out, char *err) {
-    char *text = read_file(path, NULL, err);
-    if (!text) return -1;
-    *out = cJSON_Parse(text);
-    free(text);
-    if (!*out) return err_set(err, "%s: not valid JSON", path);
-    return 0;
+    *out = read_json_file(path, err);
+    return *out ? 0 : -1;
 }
 
 static void keep_root(Sources *s, cJSON *root) {
