@@ -6,12 +6,24 @@
 CC      ?= gcc
 comma   := ,
 SAN     ?= 0
+# ARCH: the instruction set to build for (-march=ARCH): native, or e.g. x86-64-v3 to build
+# and test the AVX2 path on an AVX-512 machine.
+ARCH    ?= native
+MARCH   := $(shell $(CC) -march=$(ARCH) -E -x c /dev/null >/dev/null 2>&1 && echo -march=$(ARCH))
+# The build folder is keyed by what -march=ARCH means on this machine (gcc's name for it
+# and a hash of the instruction-set flags it enables), so a tree built on one CPU is never
+# silently reused on another; build/trm links to the native one. The binary also refuses
+# to start on a CPU that lacks what it was built for (src/cli/cpu_check.c).
+ISA_KEY := $(shell $(CC) $(MARCH) -Q --help=target 2>/dev/null | \
+             awk '$$1 == "-march=" { print $$2 }'; \
+           $(CC) $(MARCH) -Q --help=target 2>/dev/null | grep '\[enabled\]' | md5sum | cut -c1-8)
+ISA_KEY := $(subst $(eval) ,-,$(strip $(ISA_KEY)))
 ifeq ($(SAN),1)
   BUILD   := build-san
   OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 else
-  BUILD   := build
-  OPT     := -O3 $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)
+  BUILD   := build/$(or $(ISA_KEY),generic)
+  OPT     := -O3 $(MARCH)
 endif
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -fopenmp $(OPT) -Isrc -Isrc/core -I$(BUILD) -MMD -MP
 LDFLAGS += -fopenmp $(if $(filter 1,$(SAN)),-fsanitize=address$(comma)undefined)
@@ -34,8 +46,15 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 F64_OBJ  := $(LIB_SRC:%.c=$(BUILD)/f64/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(F32_TESTS:tests/%.c=$(BUILD)/tests/%) $(F64_TESTS:tests/%.c=$(BUILD)/tests/%)
+# The fuzz targets, each linked with the replay driver (see make fuzz below).
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAYS := $(FUZZ_SRC:tests/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/trm
+all: $(BUILD)/trm $(if $(and $(filter build/%,$(BUILD)),$(filter native,$(ARCH))),build/trm)
+
+# Always relinked: the key may have changed since the link was made (another CPU).
+build/trm: $(BUILD)/trm FORCE
+	@ln -sfn $(patsubst build/%,%,$(BUILD))/trm $@
 
 $(BUILD)/.deps: tools/deps.sh
 	@sh tools/deps.sh
@@ -58,6 +77,9 @@ $(BUILD)/%.o: %.c $(BUILD)/.deps
 $(BUILD)/f64/%.o: %.c $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DTRM_DOUBLE -c $< -o $@
+
+# The CPU check runs before anything else, so it must not itself use what it checks for.
+$(BUILD)/src/cli/cpu_check.o: CFLAGS += -march=x86-64 -mtune=generic
 
 $(BUILD)/libtrm.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -90,13 +112,34 @@ fixtures:
 # Shell tests (tests/test_*.sh) drive the trm binary: bad input, end-to-end commands.
 SH_TESTS := $(wildcard tests/test_*.sh)
 
-test: $(BUILD)/trm $(TESTS)
+test: $(BUILD)/trm $(TESTS) $(FUZZ_REPLAYS)
 	@TRM=$(BUILD)/trm sh tests/run.sh $(TESTS) $(SH_TESTS)
 
-clean:
-	rm -rf build build-san
+# Fuzz targets (tests/fuzz/fuzz_*.c): linked in every build with the replay driver, which
+# make test runs on the regression inputs (tests/test_fuzz_regress.sh); make fuzz links
+# them with libFuzzer, ASan and UBSan in build-fuzz/ and runs each FUZZ_SECONDS on its
+# corpus (tools/fuzz.sh; 20 s x 12 targets keeps CI well under its 30 minutes).
+FUZZ_SECONDS ?= 20
 
-.PHONY: all test clean fixtures run reproduce FORCE
+$(BUILD)/tests/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/tests/fuzz/common.o $(BUILD)/libtrm.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Only in the fuzz build, where tools/fuzz.sh sets CC=clang and the sanitizers.
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/common.o $(BUILD)/libtrm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
+fuzz:
+	@sh tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+
+# The C tests alone (the kernels, the model, the formats), for a second instruction set.
+test-units: $(TESTS)
+	@sh tests/run.sh $(TESTS)
+
+clean:
+	rm -rf build build-san build-fuzz
+
+.PHONY: all test test-units fuzz clean fixtures run reproduce FORCE
 .SECONDARY:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -111,3 +154,13 @@ run: $(BUILD)/trm
 MINUTES ?= 60
 reproduce: $(BUILD)/trm
 	TRM=$(BUILD)/trm sh tools/reproduce_nqueens.sh $(MINUTES)
+
+# Attention alone against sgemm of the same size (bench/attention.c); run
+# $(BUILD)/bench-attention [B Lt H hd repeats] (OPENBLAS_CORETYPE=SkylakeX on AVX-512).
+bench-attention: $(BUILD)/bench-attention
+	@echo "built $(BUILD)/bench-attention"
+
+$(BUILD)/bench-attention: $(BUILD)/bench/attention.o $(BUILD)/libtrm.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+.PHONY: bench-attention

@@ -394,6 +394,16 @@ expect_fail "keep: unknown value" "--keep" "$TRM" train --task nqueens --data "$
 "$TRM" --version > "$T/ver" 2>&1
 check "--version: exit status" [ $? -eq 0 ]
 check "--version: version and commit" grep -q '^trm [0-9][0-9.]* (commit ' "$T/ver"
+# A binary built for instructions the CPU lacks refuses to start (cpu_check.c); the test
+# pretends the CPU lacks one the build uses (every x86-64 build of ours has at least the
+# baseline, so use whichever of avx512f / avx2 the build demands).
+isa=$(grep -o 'march=[a-z0-9-]*' "$T/ver" | head -n 1)
+if grep -q -m 1 'avx512f' /proc/cpuinfo && [ "$isa" = "march=native" ]; then lack=avx512f; else lack=avx2; fi
+if [ "$isa" = "march=native" ] || [ "$isa" = "march=x86-64-v3" ] || [ "$isa" = "march=x86-64-v4" ]; then
+    TRM_TEST_CPU_LACKS=$lack expect_fail "cpu check: built for $lack" "built|$lack|lacks|run make" "$TRM" --version
+else
+    echo "SKIP: cpu check test (build without -march: $isa)"
+fi
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -12,4 +12,9 @@ const char *trm_version_json(void);
 // "AMD EPYC 9B14, AVX-512 (BF16)" or "..., AVX2 (no AVX-512)": model name and vector ISA.
 const char *cpu_description(void);
 
+// The vector instructions this binary was compiled to use (the -march of its build), as a
+// mask of ISA_* bits; src/cli/cpu_check.c refuses to run on a CPU that lacks one.
+enum { ISA_AVX2 = 1, ISA_FMA = 2, ISA_AVX512F = 4, ISA_AVX512BW = 8, ISA_AVX512VL = 16, ISA_AVX512BF16 = 32 };
+extern const unsigned trm_isa_required;
+
 #endif
