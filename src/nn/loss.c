@@ -1,6 +1,7 @@
 #include "loss.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 // Stablemax (Prieto et al.): s(x) = x + 1 for x >= 0, 1 / (1 - x) for x < 0; p_i = s(x_i)
@@ -39,34 +40,49 @@ static int argmax(const real *x, int V) {
     return best;
 }
 
+// One row of lm_loss: its loss (normalised by its valid tokens) and its counts.
+typedef struct { double loss; int correct, valid; } RowLoss;
+
+static RowLoss row_loss(LossKind kind, const real *logits, const int32_t *labels, int L, int V,
+                        double scale, real *dlogits) {
+    RowLoss r = {0};
+    for (int t = 0; t < L; t++)
+        if (labels[t] >= 0 && labels[t] < V) {
+            r.valid++;
+            r.correct += argmax(logits + (size_t)t * V, V) == labels[t];
+        }
+    double norm = 1.0 / MAX(1, r.valid), sum = 0;
+    for (int t = 0; t < L; t++) {
+        size_t off = (size_t)t * V;
+        if (labels[t] >= 0 && labels[t] < V)
+            sum += token_ce(kind, logits + off, V, labels[t], scale * norm, dlogits ? dlogits + off : NULL);
+        else if (dlogits)
+            memset(dlogits + off, 0, V * sizeof(real));
+    }
+    r.loss = sum * norm;
+    return r;
+}
+
+// Rows in parallel, their sums in row order afterwards: the same bits for any number of
+// threads, and no serial pass that grows with the batch.
 LmLossStats lm_loss(LossKind kind, const real *logits, const int32_t *labels, int B, int L,
                     int V, double scale, real *dlogits, uint8_t *seq_correct) {
+    RowLoss *rows = xmalloc((size_t)MAX(B, 1) * sizeof *rows);
+#pragma omp parallel for schedule(static) if (B * L >= 4096)
+    for (int b = 0; b < B; b++)
+        rows[b] = row_loss(kind, logits + (size_t)b * L * V, labels + (size_t)b * L, L, V, scale,
+                           dlogits ? dlogits + (size_t)b * L * V : NULL);
     LmLossStats st = {0};
     for (int b = 0; b < B; b++) {
-        int valid = 0, correct = 0;
-        for (int t = 0; t < L; t++) {
-            int y = labels[b * L + t];
-            if (y >= 0 && y < V) {
-                valid++;
-                correct += argmax(logits + ((size_t)b * L + t) * V, V) == y;
-            }
-        }
-        double norm = 1.0 / MAX(1, valid), row = 0;
-        for (int t = 0; t < L; t++) {
-            size_t off = ((size_t)b * L + t) * V;
-            int y = labels[b * L + t];
-            if (y >= 0 && y < V)
-                row += token_ce(kind, logits + off, V, y, scale * norm, dlogits ? dlogits + off : NULL);
-            else if (dlogits)
-                memset(dlogits + off, 0, V * sizeof(real));
-        }
-        st.loss += row * norm;
-        st.rows_correct += correct == valid;
-        st.tokens_correct += correct;
-        st.tokens_valid += valid;
-        st.acc_sum += valid ? (double)correct / valid : 0;
-        if (seq_correct) seq_correct[b] = correct == valid;
+        RowLoss r = rows[b];
+        st.loss += r.loss;
+        st.rows_correct += r.correct == r.valid;
+        st.tokens_correct += r.correct;
+        st.tokens_valid += r.valid;
+        st.acc_sum += r.valid ? (double)r.correct / r.valid : 0;
+        if (seq_correct) seq_correct[b] = r.correct == r.valid;
     }
+    free(rows);
     return st;
 }
 
@@ -82,5 +98,6 @@ double bce_logits(const real *q, int stride, const uint8_t *target, int B, doubl
 }
 
 void argmax_rows(int32_t *out, const real *logits, int rows, int V) {
+#pragma omp parallel for schedule(static) if (rows >= 4096)
     for (int r = 0; r < rows; r++) out[r] = argmax(logits + (size_t)r * V, V);
 }
