@@ -17,6 +17,8 @@ static int task_from_json(const cJSON *j, const char *id, const char *path, ArcT
     memset(t, 0, sizeof *t);
     t->id = xstrdup(id);
     if (!cJSON_IsObject(j)) return err_set(err, "%s: task %s is not an object", path, id);
+    const char *dup = arc_json_duplicate_key(j);
+    if (dup) return err_set(err, "%s: task %s: key \"%s\" appears twice", path, id, dup);
     const cJSON *train = cJSON_GetObjectItemCaseSensitive(j, "train");
     const cJSON *test = cJSON_GetObjectItemCaseSensitive(j, "test");
     char sub[ERR_LEN];
@@ -43,6 +45,8 @@ static int merge_solutions(ArcTask *tasks, int n, const char *path, bool need, c
     cJSON *s = read_json_file(path, err);
     if (!s) return -1;
     int rc = cJSON_IsObject(s) ? 0 : err_set(err, "%s: not a Kaggle solutions file ({\"<task>\": [grid, ...]})", path);
+    const char *dup = rc ? NULL : arc_json_duplicate_key(s);
+    if (dup) rc = err_set(err, "%s: task %s: listed twice", path, dup);
     char sub[ERR_LEN];
     for (int i = 0; i < n && !rc; i++) {
         ArcTask *t = &tasks[i];
@@ -77,6 +81,8 @@ int arc_tasks_load(const char *path, const char *solutions, bool need_solutions,
     if (!cJSON_IsObject(j) || (*kaggle && !tasks_only))
         rc = err_set(err, "%s: not an ARC task file ({\"train\": [...], \"test\": [...]}) or a Kaggle challenges "
                      "file ({\"<task>\": task, ...})", path);
+    const char *dup = !rc && *kaggle ? arc_json_duplicate_key(j) : NULL;
+    if (dup) rc = err_set(err, "%s: task %s: listed twice", path, dup);
     int count = rc ? 0 : *kaggle ? cJSON_GetArraySize(j) : 1;
     ArcTask *t = xcalloc((size_t)MAX(count, 1), sizeof *t);
     if (!rc && !*kaggle) {

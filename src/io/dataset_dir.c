@@ -51,7 +51,7 @@ static int get_int(const cJSON *o, const char *key, int lo, int hi, int *out, co
 }
 
 static int parse_meta(const char *path, const char *text, DatasetMeta *m, char *err) {
-    cJSON *o = cJSON_Parse(text);
+    cJSON *o = cJSON_ParseWithOpts(text, NULL, true);   // nothing may follow the object (json.load)
     int rc = 0;
     if (!cJSON_IsObject(o)) rc = err_set(err, "%s: not a JSON object", path);
     const cJSON *ign = cJSON_GetObjectItemCaseSensitive(o, "ignore_label_id");

@@ -312,7 +312,10 @@ static int rebuild_tensor(Unpickler *u, const Value *a) {
     for (int k = nd - 1; k >= 0 && inside; k--) {
         if (size[k] > 1 && stride[k] > 0 && size[k] - 1 > (s->i - last) / stride[k]) inside = false;
         else if (size[k] > 1) last += (size[k] - 1) * stride[k];
-        if (size[k] > 0 && numel > ((int64_t)1 << 40) / size[k]) inside = false;
+        if (size[k] > 0 && numel > ((int64_t)1 << 40) / size[k]) {   // before the product overflows
+            inside = false;
+            break;
+        }
         numel *= size[k];
         if (size[k] != 1 && stride[k] != want) contiguous = false;
         want *= size[k];

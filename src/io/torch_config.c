@@ -328,7 +328,7 @@ static int resolve_seq_len(const Src *s, const StTensor *t, int n, TRMConfig *c)
         char sub[ERR_LEN];
         size_t len;
         char *text = read_file(meta, &len, sub);
-        cJSON *o = text ? cJSON_Parse(text) : NULL;
+        cJSON *o = text ? cJSON_ParseWithOpts(text, NULL, true) : NULL;
         const cJSON *sl = cJSON_GetObjectItemCaseSensitive(o, "seq_len"), *v = cJSON_GetObjectItemCaseSensitive(o, "vocab_size");
         int rc = 0;
         if (!cJSON_IsNumber(sl) || !cJSON_IsNumber(v)) rc = err_set(s->err, "%s: no seq_len and vocab_size", meta);

@@ -2,6 +2,8 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cfg_swiglu_inter(int expansion, int width) {
@@ -58,6 +60,8 @@ int cfg_validate(const TRMConfig *c, char *err) {
         return err_set(err, "config: RoPE needs an even head dimension (hidden/heads = %d)", cfg_head_dim(c));
     if (!(c->rope_theta > 0) && c->rope)
         return err_set(err, "config: rope_theta must be positive");
+    if (!isfinite(c->rope_theta))   // JSON has no infinity: a model file could not record it
+        return err_set(err, "config: rope_theta = %g is not a finite number", c->rope_theta);
     if (c->loss != LOSS_STABLEMAX && c->loss != LOSS_SOFTMAX)
         return err_set(err, "config: unknown loss");
     return 0;
@@ -75,7 +79,15 @@ char *cfg_to_json(const TRMConfig *c) {
     cJSON_AddNumberToObject(o, "num_puzzle_ids", c->num_puzzle_ids);
     cJSON_AddBoolToObject(o, "mlp_t", c->mlp_t);
     cJSON_AddStringToObject(o, "pos", c->rope ? "rope" : "none");
-    cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
+    // The fewest digits that read back exactly: cJSON prints 15 when they come within an
+    // epsilon, which can change the last bit (a model file must give back its config).
+    char theta[32];
+    for (int p = 15; p <= 17; p++) {
+        snprintf(theta, sizeof theta, "%.*g", p, c->rope_theta);
+        if (strtod(theta, NULL) == c->rope_theta) break;
+    }
+    if (isfinite(c->rope_theta)) cJSON_AddRawToObject(o, "rope_theta", theta);
+    else cJSON_AddNullToObject(o, "rope_theta");
     cJSON_AddNumberToObject(o, "T", c->T);
     cJSON_AddNumberToObject(o, "n", c->n);
     cJSON_AddNumberToObject(o, "N_sup", c->N_sup);
@@ -106,7 +118,7 @@ static int get_bool(const cJSON *o, const char *key, bool *out, char *err) {
 
 int cfg_from_json(TRMConfig *c, const char *json, char *err) {
     memset(c, 0, sizeof *c);
-    cJSON *o = cJSON_Parse(json);
+    cJSON *o = cJSON_ParseWithOpts(json, NULL, true);   // nothing may follow the object
     if (!o || !cJSON_IsObject(o)) {
         cJSON_Delete(o);
         return err_set(err, "config: not a JSON object");

@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,12 +97,23 @@ static void source_free(Source *t) {
     free(t->copy);
 }
 
+// Every number below x is finite. One too large for a double (1e999) reads as infinity,
+// which test_puzzles.json could only hold as Python's non-JSON "Infinity".
+static bool all_finite(const cJSON *x) {
+    if (cJSON_IsNumber(x)) return isfinite(x->valuedouble);
+    for (const cJSON *c = x->child; c; c = c->next)
+        if (!all_finite(c)) return false;
+    return true;
+}
+
 // One task object: its "train" and "test" lists in key order, sent to their splits. Other
 // keys are refused in Kaggle files (the official builder fails on them) and skipped in
 // per-task files (metadata: 11 ARC-AGI-1 task files carry a "name").
 static int add_task(Sources *s, const cJSON *task, const char *id, bool test, bool valid_demos, bool per_task,
                     int G, int *skipped, const char *path, char *err) {
     if (!cJSON_IsObject(task)) return err_set(err, "%s: task %s is not an object", path, id);
+    const char *dup = arc_json_duplicate_key(task);   // two "test" lists: which one is meant?
+    if (dup) return err_set(err, "%s: task %s: key \"%s\" appears twice", path, id, dup);
     Source t = { .id = xstrdup(id), .raw = task, .test = test };
     int rc = 0;
     bool seen[2] = { false, false };
@@ -116,6 +128,7 @@ static int add_task(Sources *s, const cJSON *task, const char *id, bool test, bo
             rc = read_pairs(k, k->string, &t.ex[d], &t.nex[d], path, id, err);
         }
     }
+    if (!rc && !all_finite(task)) rc = err_set(err, "%s: task %s: a number too large for a double", path, id);
     if (!rc && (!seen[0] || !seen[1])) rc = err_set(err, "%s: task %s has no \"%s\" list", path, id, seen[0] ? "test" : "train");
     if (!rc && (t.nex[0] == 0 || (test && t.nex[1] == 0)))
         rc = err_set(err, "%s: task %s has no examples for the %s split", path, id, t.nex[0] ? "test" : "train");
@@ -149,6 +162,8 @@ static int merge_solutions(cJSON *ch, const char *sol_path, const char *ch_path,
     cJSON *sol;
     if (read_json(sol_path, &sol, err)) return -1;
     int rc = cJSON_IsObject(sol) ? 0 : err_set(err, "%s: not a JSON object of task ids", sol_path);
+    const char *dup = rc ? NULL : arc_json_duplicate_key(sol);
+    if (dup) rc = err_set(err, "%s: task %s: listed twice", sol_path, dup);
     for (cJSON *t = ch->child; t && !rc; t = t->next) {
         cJSON *grids = cJSON_GetObjectItemCaseSensitive(sol, t->string);
         cJSON *test = cJSON_GetObjectItemCaseSensitive(t, "test");
@@ -179,6 +194,8 @@ static int read_kaggle(Sources *s, const char *prefix, const char *subset, bool 
     cJSON *ch = NULL;
     int rc = read_json(ch_path, &ch, err);
     if (!rc && !cJSON_IsObject(ch)) rc = err_set(err, "%s: not a JSON object of tasks", ch_path);
+    const char *dup = rc ? NULL : arc_json_duplicate_key(ch);
+    if (dup) rc = err_set(err, "%s: task %s: listed twice", ch_path, dup);
     if (!rc) rc = merge_solutions(ch, sol_path, ch_path, err);
     for (const cJSON *t = rc ? NULL : ch->child; t && !rc; t = t->next)
         rc = add_task(s, t, t->string, test, vd, false, G, skipped, ch_path, err);
@@ -442,7 +459,7 @@ static void py_json_dump(FILE *f, const cJSON *x) {
     } else if (cJSON_IsNumber(x)) {
         char buf[64];
         double v = x->valuedouble;
-        if (v == (double)(long long)v && v > -9e15 && v < 9e15) fprintf(f, "%lld", (long long)v);
+        if (v > -9e15 && v < 9e15 && v == (double)(long long)v) fprintf(f, "%lld", (long long)v);   // range first: the cast
         else py_float_repr(v, buf, sizeof buf), fputs(buf, f);
     } else {
         fputs(cJSON_IsTrue(x) ? "true" : cJSON_IsFalse(x) ? "false" : "null", f);
@@ -531,7 +548,8 @@ static int read_subsets(Sources *s, const ArcBuildOptions *o, Mt19937 *r, ArcBui
         rc = o->kaggle ? read_kaggle(s, o->kaggle, sub, test, o->valid_demos, o->max_grid, &st->skipped_tasks, err)
                        : read_task_dir(s, o->tasks, sub, test, o->valid_demos, o->max_grid, &st->skipped_tasks, err);
         if (rc) break;
-        mt_shuffle(r, s->src + first, (size_t)(s->n - first), sizeof(Source));
+        // (A subset whose tasks were all skipped draws nothing, and s->src may still be NULL.)
+        if (s->n > first) mt_shuffle(r, s->src + first, (size_t)(s->n - first), sizeof(Source));
         for (int i = first; i < s->n; i++) {
             bool short_of;
             augment(&s->src[i], r, o->num_aug, &short_of);

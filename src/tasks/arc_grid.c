@@ -2,6 +2,7 @@
 #include "arc_grid.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sha256.h"
@@ -90,6 +91,20 @@ cJSON *arc_grid_to_json(const ArcGrid *g) {
 
 bool arc_grid_equal(const ArcGrid *a, const ArcGrid *b) {
     return a->h == b->h && a->w == b->w && memcmp(a->c, b->c, (size_t)a->h * a->w) == 0;
+}
+
+static int cmp_key(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+const char *arc_json_duplicate_key(const cJSON *obj) {
+    int n = cJSON_GetArraySize(obj), i = 0;
+    if (n < 2) return NULL;
+    const char **keys = xmalloc(sizeof *keys * (size_t)n), *dup = NULL;
+    for (const cJSON *c = obj->child; c; c = c->next) keys[i++] = c->string ? c->string : "";
+    qsort(keys, (size_t)n, sizeof *keys, cmp_key);
+    for (i = 1; i < n && !dup; i++)
+        if (!strcmp(keys[i - 1], keys[i])) dup = keys[i];
+    free(keys);
+    return dup;
 }
 
 // ---------------------------------------------------------------------------------

@@ -33,6 +33,9 @@ typedef struct { ArcGrid in, out; } ArcPair;
 int arc_pairs_from_json(const cJSON *list, const char *what, bool optional_output, ArcPair **pairs, int *n,
                         char *err);
 bool arc_grid_equal(const ArcGrid *a, const ArcGrid *b);
+// The first key a JSON object holds twice, or NULL. cJSON keeps both members (Python's
+// json keeps the last), so a task id listed twice is refused rather than read twice.
+const char *arc_json_duplicate_key(const cJSON *obj);
 
 // Dihedral transform k (numpy conventions, dataset/common.py): 0 identity, 1-3 rot90 by
 // k (counter-clockwise), 4 fliplr, 5 flipud, 6 transpose, 7 fliplr(rot90). out != in.
