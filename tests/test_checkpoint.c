@@ -469,6 +469,8 @@ static void test_resume(Method method) {
     trainer_init(&a, &ma, task, &train_set, &o);
     double la[4], lb[2];
     advance(&a, 2, la);
+    a.evals_since_best = 2;    // the --patience and --skip-nonfinite counts go on, too
+    a.skipped_nonfinite = 1;
     CHECK(trainer_save_state(&a, state, err) == 0, "%s: save state: %s", what, err);
     real *saved = xmalloc(ma.table.n_total * sizeof(real));
     memcpy(saved, ma.params, ma.table.n_total * sizeof(real));
@@ -481,6 +483,8 @@ static void test_resume(Method method) {
     trainer_init(&b, &mb, task, &train_set, &o);
     CHECK(trainer_load_state(&b, state, err) == 0, "%s: load state: %s", what, err);
     CHECK(memcmp(mb.params, saved, mb.table.n_total * sizeof(real)) == 0, "%s: loaded params differ", what);
+    CHECK(b.evals_since_best == 2 && b.skipped_nonfinite == 1, "%s: counts %ld %ld after loading, expected 2 1", what,
+          b.evals_since_best, b.skipped_nonfinite);
     advance(&b, 2, lb);
 
     size_t nd = ma.table.n_dense;

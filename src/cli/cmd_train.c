@@ -1,4 +1,5 @@
 // trm train: train a model with DIS or TRM on a task's data set.
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -108,6 +109,22 @@ static int identifiers_json(const char *dir, int64_t num_ids, char **out) {
     return rc;
 }
 
+// Where the data came from, for the run record (trm report finds the test puzzles there):
+// the --data folder as given, or the generator's split and seed (data null).
+static char *run_info_json(const char *data, const char *split, uint64_t data_seed) {
+    cJSON *o = cJSON_CreateObject();
+    if (data) {
+        cJSON_AddStringToObject(o, "data", data);
+    } else {
+        cJSON_AddNullToObject(o, "data");
+        cJSON_AddStringToObject(o, "split", split);
+        cJSON_AddNumberToObject(o, "data_seed", (double)data_seed);
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
 static int arc_eval_hook(void *ctx, Model *m, const InferOptions *io, bool test_split, EvalResult *r, char *err) {
     const ArcEvalCtx *a = ctx;
     ArcScore s;
@@ -147,6 +164,24 @@ static int lock_out_dir(const char *out) {
     }
     free(path);
     return fd;
+}
+
+// A run killed mid-write leaves its temp file (NAME.tmp.PID, st_writer_save and
+// write_file_atomic). Under the lock no other run writes here, so every one is stale.
+static void remove_stale_temps(const char *out) {
+    static const char *const names[] = { "model.safetensors", "model_best.safetensors", "state.safetensors",
+                                         "metrics.jsonl" };
+    DIR *d = opendir(out);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+            size_t k = strlen(names[i]);
+            if (strncmp(e->d_name, names[i], k) || strncmp(e->d_name + k, ".tmp.", 5)) continue;
+            char *path = path_join(out, e->d_name);
+            unlink(path);
+            free(path);
+        }
+    if (d) closedir(d);
 }
 
 // SIGINT / SIGTERM: train_run saves at the next step boundary. The default action comes
@@ -315,6 +350,8 @@ int cmd_train(int argc, char **argv) {
     char *ids_json = NULL;
     if (!rc && data && !strcmp(task->name, "arc")) rc = identifiers_json(data, meta.num_puzzle_identifiers, &ids_json);
     o.identifiers_json = ids_json;
+    char *run_info = run_info_json(data, split, data_seed);
+    o.run_info_json = run_info;
     ArcEvalCtx arc_ctx = { &arc, &arc_valid, eval_num_aug };
     if (arc_valid.rows.n) valid = arc_valid.rows;     // borrowed: freed with arc_valid
     if (arc.rows.n) {
@@ -342,8 +379,10 @@ int cmd_train(int argc, char **argv) {
     if (!rc) rc = make_out_dir(out);
     int lock = rc ? -1 : lock_out_dir(out);
     if (lock < 0) rc = 1;
+    else remove_stale_temps(out);
     if (rc) {
         free(ids_json);
+        free(run_info);
         dataset_free(&train);
         dataset_free(&test);
         if (!arc_valid.rows.n) dataset_free(&valid);
@@ -385,6 +424,7 @@ int cmd_train(int argc, char **argv) {
     model_free(&m);
     close(lock);
     free(ids_json);
+    free(run_info);
     dataset_free(&train);
     dataset_free(&test);
     if (!arc_valid.rows.n) dataset_free(&valid);

@@ -98,15 +98,49 @@ int write_file_atomic(const char *path, const void *data, size_t n, char *err) {
     int rc = 0;
     if (!f) rc = err_set(err, "%s: cannot create: %s", path, strerror(errno));
     else {
-        bool ok = fwrite(data, 1, n, f) == n;
-        ok = (fclose(f) == 0) && ok;
-        if (!ok || rename(tmp, path) != 0) {
-            rc = err_set(err, "%s: cannot write: %s", path, strerror(errno));
+        errno = 0;
+        int e = fwrite(data, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : errno ? errno : EIO;
+        if (fclose(f) != 0 && !e) e = errno;
+        if (!e && rename(tmp, path) != 0) e = errno;
+        if (e) {
             remove(tmp);
+            rc = err_set(err, "%s: cannot write: %s", path, strerror(e));
+        } else {
+            sync_dir_of(path);
         }
     }
     free(tmp);
     return rc;
+}
+
+int append_file(const char *path, const void *data, size_t n, char *err) {
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return err_set(err, "%s: cannot open for appending: %s", path, strerror(errno));
+    struct stat sb;
+    int e = fstat(fd, &sb) ? errno : 0;
+    size_t done = 0;
+    while (!e && done < n) {   // a full disk takes part of a write, then refuses the rest
+        ssize_t w = write(fd, (const char *)data + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) e = w < 0 ? errno : EIO;
+        else done += (size_t)w;
+    }
+    if (!e && fsync(fd) != 0) e = errno;
+    int cut = e && done ? ftruncate(fd, sb.st_size) : 0;   // best effort; e says what went wrong
+    (void)cut;
+    close(fd);
+    return e ? err_set(err, "%s: cannot append: %s", path, strerror(e)) : 0;
+}
+
+void sync_dir_of(const char *path) {
+    char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+    if (slash) slash[1] = 0;
+    int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
 }
 
 char *read_file(const char *path, size_t *n, char *err) {
@@ -152,7 +186,9 @@ char *path_join(const char *dir, const char *name) {
 cJSON *read_json_file(const char *path, char *err) {
     char *text = read_file(path, NULL, err);
     if (!text) return NULL;
-    cJSON *j = cJSON_Parse(text);
+    // Nothing but white space may follow the value (as json.load): cJSON_Parse alone would
+    // read "{} garbage" as {}, and a truncated or concatenated file as its first part.
+    cJSON *j = cJSON_ParseWithOpts(text, NULL, true);
     free(text);
     if (!j) err_set(err, "%s: not valid JSON", path);
     return j;

@@ -45,8 +45,15 @@ void *xcalloc_huge(size_t count, size_t size);   // zeroed, in huge pages when l
 char *xstrdup(const char *s);
 
 double now_seconds(void);                   // monotonic clock
-// Write n bytes to path through a temporary file and a rename: readers never see half a file.
+// Write n bytes to path through a temporary file (path.tmp.<pid>), fsynced, renamed over
+// path, then the folder fsynced: readers and crashes never see half a file. On failure
+// the temp file is removed and path is left as it was.
 int write_file_atomic(const char *path, const void *data, size_t n, char *err);
+// Append n bytes to path (created if absent) and fsync it. A failed append is cut back
+// off, so the file never ends in part of what was appended.
+int append_file(const char *path, const void *data, size_t n, char *err);
+// Best effort: fsync the folder holding path, so that a rename into it survives a crash.
+void sync_dir_of(const char *path);
 
 // The whole file, NUL-terminated (n: its length without the NUL); NULL and err on failure.
 char *read_file(const char *path, size_t *n, char *err);

@@ -60,10 +60,10 @@ static int check_shape(const StTensor *t, const ParamSpec *s, const char *path, 
     return err_set(err, "%s: tensor '%s' has shape [%s], the config needs [%s]%s", path, s->name, got, want, note);
 }
 
-static bool known_tensor(const Model *m, const char *name) {
+static bool known_tensor(const ParamTable *tab, const char *name) {
     // Non-persistent buffers of the PyTorch model may appear in exported state dicts.
     if (!strcmp(name, "puzzle_emb.local_weights") || !strcmp(name, "puzzle_emb.local_ids")) return true;
-    return param_find(&m->table, name) != NULL;
+    return param_find(tab, name) != NULL;
 }
 
 // Tensor names come from the file and may hold any byte; a message stays one line.
@@ -73,25 +73,39 @@ static int one_line(char *err) {
     return -1;
 }
 
+// Every tensor of the table is in t[0..n) with its shape and a float dtype, and nothing
+// else is. Checked before the model is allocated: the config comes from the same file
+// and may ask for any size (a 100-million-row puzzle table) that no tensor backs.
+static int check_tensors(const ParamTable *tab, const StTensor *t, int n, const char *path, const char *note,
+                         char *err) {
+    for (int i = 0; i < n; i++)
+        if (!known_tensor(tab, strip_prefix(t[i].name)))
+            return err_set(err, "%s: unexpected tensor '%s' for this config%s", path, t[i].name, note);
+    for (int i = 0; i < tab->count; i++) {
+        const ParamSpec *s = &tab->spec[i];
+        const StTensor *x = find_tensor(t, n, s->name);
+        if (!x) return err_set(err, "%s: missing tensor '%s'%s", path, s->name, note);
+        if (x->dtype != ST_F32 && x->dtype != ST_BF16 && x->dtype != ST_F16 && x->dtype != ST_F64)
+            return err_set(err, "%s: tensor '%s' has dtype %s (expected F32, BF16, F16 or F64)", path, s->name,
+                           st_dtype_name(x->dtype));
+        if (check_shape(x, s, path, note, err)) return -1;
+    }
+    return 0;
+}
+
 // Creates *m for cfg and fills every tensor of its table from t[0..n), whatever the file
-// format; 0, or -1 with *m freed and one line in err.
+// format; 0, or -1 with *m zeroed and one line in err.
 static int fill_model(Model *m, const TRMConfig *cfg, const StTensor *t, int n, const char *path,
                       const char *note, char *err) {
-    int rc = 0;
+    ParamTable *tab = xmalloc(sizeof *tab);
+    param_table_build(tab, cfg);
+    int rc = check_tensors(tab, t, n, path, note, err);
+    free(tab);
+    if (rc) return one_line(err);
     model_create(m, cfg, 0);
-    for (int i = 0; i < n && !rc; i++)
-        if (!known_tensor(m, strip_prefix(t[i].name)))
-            rc = err_set(err, "%s: unexpected tensor '%s' for this config%s", path, t[i].name, note);
     for (int i = 0; i < m->table.count && !rc; i++) {
         const ParamSpec *s = &m->table.spec[i];
-        const StTensor *x = find_tensor(t, n, s->name);
-        if (!x) rc = err_set(err, "%s: missing tensor '%s'%s", path, s->name, note);
-        else if (x->dtype != ST_F32 && x->dtype != ST_BF16 && x->dtype != ST_F16 && x->dtype != ST_F64)
-            rc = err_set(err, "%s: tensor '%s' has dtype %s (expected F32, BF16, F16 or F64)", path, s->name,
-                         st_dtype_name(x->dtype));
-        else if (!check_shape(x, s, path, note, err))
-            rc = st_to_real(x, m->params + s->offset, (int64_t)s->numel, err);
-        else rc = -1;
+        rc = st_to_real(find_tensor(t, n, s->name), m->params + s->offset, (int64_t)s->numel, err);
     }
     if (rc) {
         model_free(m);

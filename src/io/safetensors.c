@@ -1,16 +1,15 @@
 // safetensors.c: reader and writer for the safetensors format (see safetensors.h).
-// POSIX 2008 for open flags, fileno, fsync, strndup even under a strict -std=c11.
+// POSIX 2008 for fileno, fsync and nanosleep even under a strict -std=c11.
 #define _POSIX_C_SOURCE 200809L
 #include "safetensors.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 // Tensor bytes are copied between the file and memory as they are, and the format is
@@ -547,6 +546,16 @@ static void build_header(const StWriter *w, Sb *h) {
     while (h->len % 8) sb_puts(h, " ");
 }
 
+// Test hook (tests/test_kill9.sh): TRM_TEST_WRITE_PAUSE_MS=N pauses every file halfway
+// through its tensors, with that half on disk, so that a kill can land mid-write.
+static void test_pause(FILE *f) {
+    const char *ms = getenv("TRM_TEST_WRITE_PAUSE_MS");
+    if (!ms) return;
+    long n = atol(ms);
+    fflush(f);
+    nanosleep(&(struct timespec){ n / 1000, n % 1000 * 1000000 }, NULL);
+}
+
 // Returns 0 or an errno value.
 static int write_body(const StWriter *w, FILE *f, const Sb *h) {
     uint8_t len[8];
@@ -555,6 +564,7 @@ static int write_body(const StWriter *w, FILE *f, const Sb *h) {
     if (fwrite(len, 1, 8, f) != 8 || fwrite(h->p, 1, h->len, f) != h->len) return errno ? errno : EIO;
     for (int i = 0; i < w->n; i++) {
         const WEntry *e = &w->t[i];
+        if (i == w->n / 2) test_pause(f);
         if (e->nbytes && fwrite(e->data, 1, e->nbytes, f) != e->nbytes) return errno ? errno : EIO;
     }
     return 0;
@@ -571,17 +581,6 @@ static int write_temp(const StWriter *w, const char *path, const char *tmp, cons
     if (!e) return 0;
     unlink(tmp);
     return err_set(err, "%s: writing temp file '%s' failed: %s", path, tmp, strerror(e));
-}
-
-// Best effort: make the rename itself durable. Failure here loses nothing already
-// written, so it is not reported.
-static void sync_parent_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : xstrdup(".");
-    if (!dir) return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) { fsync(fd); close(fd); }
-    free(dir);
 }
 
 int st_writer_save(StWriter *w, const char *path, char *err) {
@@ -601,7 +600,7 @@ int st_writer_save(StWriter *w, const char *path, char *err) {
         unlink(tmp);
         rc = err_set(err, "%s: cannot rename temp file '%s' into place: %s", path, tmp, strerror(e));
     }
-    if (rc == 0) sync_parent_dir(path);
+    if (rc == 0) sync_dir_of(path);   // the rename itself survives a crash
     free(tmp);
     free(h.p);
     return rc;

@@ -67,9 +67,9 @@ void st_writer_add(StWriter *w, const char *name, StDtype dtype, int ndim,
 // Stored as F32: by pointer when real is float, as a converted copy when it is double.
 void st_writer_add_real(StWriter *w, const char *name, int ndim, const int64_t *shape,
                         const real *data);
-// Writes path.tmp.<pid>, flushes and fsyncs it, then renames it over path, so readers
-// see either the old file or the complete new one. On failure the temp file is removed
-// and path is left as it was.
+// Writes path.tmp.<pid>, flushes and fsyncs it, renames it over path and fsyncs the
+// folder, so readers, and a crash at any moment, see either the old file or the complete
+// new one. On failure the temp file is removed and path is left as it was.
 int st_writer_save(StWriter *w, const char *path, char *err);
 void st_writer_free(StWriter *w);
 

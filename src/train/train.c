@@ -77,6 +77,8 @@ void trainer_init(Trainer *t, Model *m, const Task *task, const Dataset *train, 
     t->min_halt = xcalloc(B, sizeof(int));
     t->halted = xmalloc(B);
     memset(t->halted, 1, B);           // every row takes an example at the first step
+    t->step_loss = xcalloc(m->cfg.N_sup, sizeof(double));
+    t->step_count = xcalloc(m->cfg.N_sup, sizeof(long));
     t->best_metric = -1;
     if (o->keep_best) t->best = xmalloc(sizeof(real) * m->table.n_total);
     if (o->answer == ANSWER_CLOSEST && task->completions) {
@@ -94,7 +96,7 @@ void trainer_free(Trainer *t) {
     free(t->adam_m); free(t->adam_v); free(t->ema); free(t->perm); free(t->queue);
     free(t->input); free(t->label); free(t->tokens); free(t->target); free(t->pred); free(t->ids);
     free(t->dlogits); free(t->dq); free(t->correct); free(t->row_steps); free(t->min_halt); free(t->halted);
-    free(t->answers); free(t->logp); free(t->best);
+    free(t->answers); free(t->logp); free(t->best); free(t->step_loss); free(t->step_count);
     carry_free(&t->carry);
     memset(t, 0, sizeof *t);
 }
@@ -297,6 +299,8 @@ static void dis_batch(Trainer *t) {
         model_backward(m, t->dlogits, NULL);
         if (!guard_step(t, ls.loss)) break;    // the carry may be poisoned: drop the rest of the batch
         optimizer_step(t);
+        t->step_loss[s - 1] += ls.loss / B;
+        t->step_count[s - 1]++;
         argmax_rows(t->pred, m->logits, B * L, V);
         if (t->o.feed == FEED_PRED) memcpy(t->tokens, t->pred, sizeof(int32_t) * B * L);
         if (s == N) {
@@ -333,6 +337,12 @@ static void trm_step(Trainer *t) {
         return;
     }
     optimizer_step(t);
+    // Rows sit at different supervision steps: each row's loss goes to its own step.
+    for (int b = 0; b < B; b++) {
+        size_t off = (size_t)b * L;
+        t->step_loss[t->row_steps[b]] += lm_loss(c->loss, m->logits + off * V, t->label + off, 1, L, V, 0, NULL, NULL).loss;
+        t->step_count[t->row_steps[b]]++;
+    }
     // Halting: at N_sup steps, or when q_halt > 0; with probability `explore` a row must
     // first reach a random floor in [2, N_sup].
     int done = 0;
@@ -377,11 +387,13 @@ int trainer_save_state(const Trainer *t, const char *path, char *err) {
     snprintf(meta, sizeof meta,
              "{\"method\":\"%s\",\"answer\":\"%s\",\"batch\":%d,\"n_train\":%lld,\"n_groups\":%lld,"
              "\"step\":%ld,\"examples\":%ld,\"epoch\":%ld,\"cursor\":%ld,\"queue_len\":%d,\"queue_pos\":%d,"
-             "\"elapsed\":%.17g,\"best_metric\":%.17g,\"best_step\":%ld,\"rng\":[\"%016" PRIx64 "\",\"%016" PRIx64
+             "\"elapsed\":%.17g,\"best_metric\":%.17g,\"best_step\":%ld,\"evals_since_best\":%ld,"
+             "\"skipped_nonfinite\":%ld,\"rng\":[\"%016" PRIx64 "\",\"%016" PRIx64
              "\",\"%016" PRIx64 "\",\"%016" PRIx64 "\"]}",
              method_name(t->o.method), answer_name(t->o.answer), t->o.batch,
              (long long)t->train->n, (long long)t->train->num_groups, t->step, t->examples,
-             t->epoch, t->cursor, t->queue_len, t->queue_pos, t->elapsed, t->best_metric, t->best_step, t->rng.s[0], t->rng.s[1], t->rng.s[2], t->rng.s[3]);
+             t->epoch, t->cursor, t->queue_len, t->queue_pos, t->elapsed, t->best_metric, t->best_step,
+             t->evals_since_best, t->skipped_nonfinite, t->rng.s[0], t->rng.s[1], t->rng.s[2], t->rng.s[3]);
     st_writer_meta(w, "train_state", meta);
     st_writer_add_real(w, "params", 1, &n_all, m->params);
     st_writer_add_real(w, "adam.m", 1, &n_dense, t->adam_m);
@@ -453,6 +465,10 @@ static int parse_state_json(Trainer *t, const char *path, const char *json, char
         t->queue_pos = cJSON_GetObjectItem(o, "queue_pos")->valueint;
         const cJSON *bm = cJSON_GetObjectItem(o, "best_metric"), *bs = cJSON_GetObjectItem(o, "best_step");
         if (cJSON_IsNumber(bm) && cJSON_IsNumber(bs)) t->best_metric = bm->valuedouble, t->best_step = (long)bs->valuedouble;
+        // --patience and --skip-nonfinite count on across a resume (absent in older states)
+        const cJSON *since = cJSON_GetObjectItem(o, "evals_since_best"), *skipped = cJSON_GetObjectItem(o, "skipped_nonfinite");
+        if (cJSON_IsNumber(since)) t->evals_since_best = (long)since->valuedouble;
+        if (cJSON_IsNumber(skipped)) t->skipped_nonfinite = (long)skipped->valuedouble;
         if (t->cursor < 0 || t->cursor > t->train->num_groups || t->queue_len < 0 || t->queue_len > t->queue_cap ||
             t->queue_pos < 0 || t->queue_pos > t->queue_len)
             rc = err_set(err, "%s: train_state counters are outside the data", path);
@@ -509,26 +525,62 @@ int trainer_load_state(Trainer *t, const char *path, char *err) {
 // The run
 
 
-static void append_jsonl(const char *dir, cJSON *obj) {
-    if (!dir) return;
-    char *path = path_join(dir, "metrics.jsonl"), *s = cJSON_PrintUnformatted(obj);
-    FILE *f = fopen(path, "a");
-    if (f) {
-        fprintf(f, "%s\n", s);
-        fclose(f);
-    }
+// One record a line, appended whole and fsynced. The first failure (a full disk) is kept
+// in t->io_error and stops the run at the next step boundary.
+static void append_jsonl(Trainer *t, cJSON *obj) {
+    if (!t->o.out_dir || t->io_error[0]) return;
+    char *path = path_join(t->o.out_dir, "metrics.jsonl"), *s = cJSON_PrintUnformatted(obj);
+    char *line = xmalloc(strlen(s) + 2);
+    size_t n = (size_t)sprintf(line, "%s\n", s);
+    append_file(path, line, n, t->io_error);
+    free(line);
     free(path);
     free(s);
 }
 
+// A fresh run starts a fresh metrics.jsonl. --resume cuts it back to the checkpoint it
+// continues: records past its step (the stopped run went on after it), the final test at
+// it (the resumed run tests again) and a torn last line go, so no step is reported twice
+// and the file reads as if the run had never stopped (but for one "run" record a start).
+static int start_metrics(const Trainer *t, char *err) {
+    if (!t->o.out_dir) return 0;
+    char *path = path_join(t->o.out_dir, "metrics.jsonl"), *text = NULL, *line, *end;
+    size_t n = 0, kept = 0;
+    if (t->step && access(path, F_OK) == 0 && !(text = read_file(path, &n, err))) {   // absent: nothing to keep
+        free(path);
+        return -1;
+    }
+    for (line = text; text && (end = memchr(line, '\n', n - (size_t)(line - text))); line = end + 1) {
+        *end = 0;
+        cJSON *r = cJSON_Parse(line);
+        const cJSON *step = cJSON_GetObjectItemCaseSensitive(r, "step");
+        double at = cJSON_IsNumber(step) ? step->valuedouble : 0;
+        bool keep = r && (at < t->step || (at == t->step && !cJSON_GetObjectItemCaseSensitive(r, "checkpoint")));
+        cJSON_Delete(r);
+        if (!keep) continue;
+        memmove(text + kept, line, (size_t)(end - line));
+        kept += (size_t)(end - line);
+        text[kept++] = '\n';
+    }
+    int rc = text && kept == n ? 0 : write_file_atomic(path, text ? text : "", kept, err);
+    free(text);
+    free(path);
+    return rc;
+}
+
 // The first record of every run: which code, build and machine produced it.
-static void append_run_record(const Trainer *t) {
+static void append_run_record(Trainer *t) {
     char *json = xmalloc(2048);
     snprintf(json, 2048, "{\"type\":\"run\",\"task\":\"%s\",\"method\":\"%s\",\"step\":%ld,%s,\"cpu\":\"%s\"}",
              t->task->name, method_name(t->o.method), t->step, trm_version_json(), cpu_description());
-    cJSON *o = cJSON_Parse(json);
-    if (o) append_jsonl(t->o.out_dir, o);
+    cJSON *o = cJSON_Parse(json), *info = t->o.run_info_json ? cJSON_Parse(t->o.run_info_json) : NULL;
+    while (o && info && info->child) {
+        cJSON *x = info->child;
+        cJSON_AddItemToObject(o, x->string, cJSON_DetachItemViaPointer(info, x));
+    }
+    if (o) append_jsonl(t, o);
     cJSON_Delete(o);
+    cJSON_Delete(info);
     free(json);
 }
 
@@ -592,21 +644,24 @@ static double metric_of(const EvalResult *r, const char *name) {
     return cJSON_IsNumber(x) ? x->valuedouble : 0;
 }
 
+// The train_state of model files: no wall-clock time (metrics.jsonl has it), so that runs
+// with the same seed and steps write the same file bit for bit, --resume or not.
 static char *model_state_json(const Trainer *t, const char *which) {
     const char *ids = t->o.identifiers_json;
     size_t cap = 1024 + (ids ? strlen(ids) : 0);
     char *ts = xmalloc(cap);
     snprintf(ts, cap,
              "{\"task\":\"%s\",\"method\":\"%s\",\"feed\":\"%s\",\"step\":%ld,\"examples\":%ld,"
-             "\"elapsed\":%.1f,\"ema\":%s,\"precision\":\"%s\",\"checkpoint\":\"%s\",%s%s%s}",
+             "\"ema\":%s,\"precision\":\"%s\",\"checkpoint\":\"%s\",%s%s%s}",
              t->task->name, method_name(t->o.method), feed_name(t->o.feed), t->step,
-             t->examples, t->elapsed, t->ema ? "true" : "false", matmul_precision_name(matmul_precision()), which,
+             t->examples, t->ema ? "true" : "false", matmul_precision_name(matmul_precision()), which,
              trm_version_json(), ids ? ",\"identifiers\":" : "", ids ? ids : "");
     return ts;
 }
 
 static int checkpoint(Trainer *t, char *err) {
     if (!t->o.out_dir) return 0;
+    if (t->io_error[0]) return err_set(err, "%s", t->io_error);
     char *model = path_join(t->o.out_dir, "model.safetensors");
     char *state = path_join(t->o.out_dir, "state.safetensors");
     char *ts = model_state_json(t, "last");
@@ -674,15 +729,20 @@ static void log_train(Trainer *t, double rate, bool tty, double seconds) {
     cJSON_AddNumberToObject(o, "examples", t->examples);
     cJSON_AddNumberToObject(o, "loss", a->loss / a->n);
     cJSON_AddNumberToObject(o, "last_step_loss", a->last_step_loss / n_final);
+    cJSON *sl = cJSON_AddArrayToObject(o, "step_loss");    // null: no step s since the last line
+    for (int s = 0; s < t->m->cfg.N_sup; s++)
+        cJSON_AddItemToArray(sl, t->step_count[s] ? cJSON_CreateNumber(t->step_loss[s] / t->step_count[s]) : cJSON_CreateNull());
     cJSON_AddNumberToObject(o, "accuracy", a->acc / n_final);
     cJSON_AddNumberToObject(o, "exact", a->exact / n_final);
     cJSON_AddNumberToObject(o, "lr", trainer_lr(t, t->o.opt.lr));
     cJSON_AddNumberToObject(o, "examples_per_s", rate);
     cJSON_AddNumberToObject(o, "elapsed_s", t->elapsed);
     cJSON_AddNumberToObject(o, "skipped_nonfinite", t->skipped_nonfinite);
-    append_jsonl(t->o.out_dir, o);
+    append_jsonl(t, o);
     cJSON_Delete(o);
     memset(a, 0, sizeof *a);
+    memset(t->step_loss, 0, sizeof(double) * t->m->cfg.N_sup);
+    memset(t->step_count, 0, sizeof(long) * t->m->cfg.N_sup);
 }
 
 static void log_eval(Trainer *t, const EvalResult *r, const char *split) {
@@ -692,7 +752,7 @@ static void log_eval(Trainer *t, const EvalResult *r, const char *split) {
     cJSON_AddNumberToObject(o, "step", t->step);
     cJSON_AddNumberToObject(o, "examples", t->examples);
     cJSON_AddNumberToObject(o, "elapsed_s", t->elapsed);
-    append_jsonl(t->o.out_dir, o);
+    append_jsonl(t, o);
     cJSON_Delete(o);
     if (!t->o.quiet)
         fprintf(stderr, "\neval (%s) at step %ld: exact %.3f, valid %.3f (%lld puzzles)%s\n", split, t->step,
@@ -734,7 +794,7 @@ static int diverged(Trainer *t, char *err) {
     cJSON_AddNumberToObject(o, "step", t->step);
     cJSON_AddNumberToObject(o, "skipped_nonfinite", t->skipped_nonfinite);
     cJSON_AddStringToObject(o, "message", t->diverged);
-    append_jsonl(t->o.out_dir, o);
+    append_jsonl(t, o);
     cJSON_Delete(o);
     return err_set(err, "%s", t->diverged);
 }
@@ -752,29 +812,28 @@ int train_run(Trainer *t, const Dataset *valid, const Dataset *test, EvalResult 
     const Dataset *sel = has_valid ? valid : test;
     const char *sel_name = has_valid ? "valid" : "test";
     double start = now_seconds(), base = t->elapsed, last_log = start;
-    long examples0 = t->examples, last_eval = t->step, since_log = t->step;
+    long examples0 = t->examples, last_eval = t->step;
     memset(final, 0, sizeof *final);
-    if (t->step == 0 && t->o.out_dir) {     // a fresh run starts a fresh metrics.jsonl; --resume appends
-        char *path = path_join(t->o.out_dir, "metrics.jsonl");
-        FILE *f = fopen(path, "w");
-        if (f) fclose(f);
-        free(path);
-    }
+    if (start_metrics(t, err)) return -1;
     append_run_record(t);
     bool stop = false;
     while (!stop && !finished(t, now_seconds() - start)) {
+        long before = t->step;
         trainer_advance(t);
         double now = now_seconds();
         t->elapsed = base + (now - start);
         if (t->diverged[0]) return diverged(t, err);
         if (train_stop_signal) return interrupted(t, (t->examples - examples0) / fmax(now - start, 1e-9), tty, now - start, err);
         double rate = (t->examples - examples0) / fmax(now - start, 1e-9);
-        if (t->step - since_log >= t->o.log_every || (tty && now - last_log > 1.0)) {
+        // Lines and evaluations fall where the step crosses a multiple of their interval,
+        // so that a resumed run keeps the schedule of the run it continues.
+        if (t->step / t->o.log_every > before / t->o.log_every || (tty && now - last_log > 1.0)) {
             log_train(t, rate, tty, now - start);
-            since_log = t->step;
             last_log = now;
         }
-        if (t->o.eval_every && t->step - last_eval >= t->o.eval_every && !finished(t, now - start)) {
+        if (t->io_error[0]) return err_set(err, "%s", t->io_error);
+        if (t->o.eval_every && t->step / t->o.eval_every > before / t->o.eval_every && !finished(t, now - start)) {
+            log_train(t, rate, tty, now - start);   // the checkpoint ends a line: a resume starts the next
             EvalResult r;
             if (evaluate_now(t, sel, !has_valid, &r, err)) return -1;
             log_eval(t, &r, sel_name);

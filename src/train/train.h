@@ -63,6 +63,9 @@ typedef struct {
     // The name of every puzzle-embedding row (identifiers.json, a JSON array), carried in
     // the model files' train_state so that a model can find a task's rows (trm solve).
     const char *identifiers_json;
+    // More members for the run record of metrics.jsonl, as a JSON object (cmd_train: where
+    // the data came from, so that trm report can find the test puzzles), or NULL.
+    const char *run_info_json;
     bool quiet;
     // Divergence guard: a NaN or inf in the loss or the gradients stops the run before the
     // optimizer applies it (the checkpoint on disk stays the last good one); up to
@@ -102,6 +105,8 @@ typedef struct {
     uint8_t *answers;         // --answer closest: a row's correct answers [max_completions, L]
     double *logp;             // and its tokens' log-probabilities [L, V]
     TrainStats acc;
+    double *step_loss;        // [N_sup] loss per supervision step since the last report
+    long *step_count;         // [N_sup] what step_loss sums: DIS optimizer steps, TRM rows
     // model selection
     double best_metric;       // -1 before the first evaluation
     long best_step, evals_since_best;
@@ -110,6 +115,7 @@ typedef struct {
     long skipped_nonfinite;   // optimizer steps not applied because of a NaN or inf
     bool poisoned;            // the test hook fired
     char diverged[ERR_LEN];   // set when a non-finite step stopped the run
+    char io_error[ERR_LEN];   // the first failed metrics.jsonl append: the run stops on it
 } Trainer;
 
 // Set by a signal handler (the signal number): train_run saves a checkpoint at the next
@@ -140,10 +146,12 @@ int trainer_load_state(Trainer *t, const char *path, char *err);
 // The whole run: train; every eval_every steps and at the end evaluate on `valid` (when
 // given; else on `test`, as older data sets have no validation split), select and stop on
 // it; then evaluate the selected checkpoint on `test`. Writes metrics.jsonl and
-// checkpoints into out_dir. Returns the test evaluation (caller frees), whose extra
-// fields say which checkpoint it is and why. Returns 0, -1 with err (a diverged run:
-// err names the step and the tensor, nothing saved), or TRAIN_INTERRUPTED (after
-// train_stop_signal: model and state saved, no final evaluation).
+// checkpoints into out_dir (a resumed run first cuts metrics.jsonl back to its step).
+// Returns the test evaluation (caller frees), whose extra fields say which checkpoint it
+// is and why. Returns 0, -1 with err (a diverged run: err names the step and the tensor,
+// nothing saved; a file that cannot be written, e.g. on a full disk: err names it, the
+// last checkpoint kept), or TRAIN_INTERRUPTED (after train_stop_signal: model and state
+// saved, no final evaluation).
 int train_run(Trainer *t, const Dataset *valid, const Dataset *test, EvalResult *final, char *err);
 
 #endif
