@@ -15,6 +15,7 @@ int cmd_solve(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 // Print "trm: error: <msg>" and return 1 (for `return fail(...)` in commands).
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -26,6 +26,7 @@ static const struct { const char *name; int (*run)(int, char **); const char *he
     { "info",  cmd_info,  "configuration and parameter count of a preset or a model" },
     { "bench", cmd_bench, "time training and inference steps" },
     { "convert", cmd_convert, "a PyTorch checkpoint (torch.save + all_config.yaml) as a model file" },
+    { "report", cmd_report, "an HTML page of a training run: curves, evaluations, puzzles step by step" },
 };
 #define NUM_COMMANDS (int)(sizeof COMMANDS / sizeof *COMMANDS)
 

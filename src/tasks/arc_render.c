@@ -274,7 +274,6 @@ static void svg_build(Buf *b, const char *title, const ArcPanel *p, int rows, in
     for (int c = 0; c < cols; c++) W += colw[c] + SVG_PAD;
     for (int r = 0; r < rows; r++) H += rowh[r] + SVG_PAD;
     W = MAX(W, 2 * SVG_PAD + svg_text_px(title, SVG_TITLE_FONT));
-    buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     buf_printf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                   "font-family=\"monospace\" fill=\"%s\">\n", W, H, W, H, SVG_FG);
     buf_printf(b, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"%s\"/>\n", W, H, SVG_BG);
@@ -289,9 +288,16 @@ static void svg_build(Buf *b, const char *title, const ArcPanel *p, int rows, in
     free(rowh);
 }
 
+char *arc_render_svg_element(const char *title, const ArcPanel *p, int rows, int cols) {
+    Buf b = {0};
+    svg_build(&b, title, p, MAX(rows, 0), MAX(cols, 0));
+    return b.s;
+}
+
 int arc_render_svg(const char *path, const char *title, const ArcPanel *p, int rows, int cols, char *err) {
     if (rows < 0 || cols < 0) return err_set(err, "%s: %d x %d panels", path, rows, cols);
     Buf b = {0};
+    buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     svg_build(&b, title, p, rows, cols);
     int rc = write_file_atomic(path, b.s, b.len, err);
     free(b.s);

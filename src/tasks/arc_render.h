@@ -49,5 +49,8 @@ void arc_render_text(FILE *f, const ArcPanel *p, int n, int width, bool colour);
 // palette with thin grid lines. The first <rect> is the background, then one per cell.
 // Written atomically: on failure (-1, err names the path) no file is left behind.
 int arc_render_svg(const char *path, const char *title, const ArcPanel *p, int rows, int cols, char *err);
+// The same picture as one <svg> element without the XML declaration, for inlining in an
+// HTML page (trm report); the caller frees it.
+char *arc_render_svg_element(const char *title, const ArcPanel *p, int rows, int cols);
 
 #endif
